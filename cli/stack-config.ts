@@ -1,0 +1,49 @@
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { loadRunbookConfig, RunbookConfig } from "../components/config";
+
+/** Shown in place of a secret when a stack file is read without the engine. */
+export const SECRET_PLACEHOLDER = "[secret]";
+
+export interface StackFile {
+    stack: string;
+    file: string;
+    /** Config as the Pulumi runtime hands it to a program: fully qualified keys, string values. */
+    config: Record<string, string>;
+    secretKeys: string[];
+}
+
+export function stacksDir(root = process.cwd()): string {
+    return path.join(root, "stacks");
+}
+
+/** Read `stacks/Pulumi.<stack>.yaml` the way the engine would pass it to the program (secrets left encrypted). */
+export function readStackFile(stack: string, root = process.cwd()): StackFile {
+    const file = path.join(stacksDir(root), `Pulumi.${stack}.yaml`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error(`"${stack}" is not a stack name`);
+    if (!fs.existsSync(file)) {
+        const known = fs.existsSync(stacksDir(root))
+            ? fs.readdirSync(stacksDir(root)).map(f => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean) : [];
+        throw new Error(`no stack "${stack}": ${path.relative(root, file)} does not exist (stacks: ${known.join(", ") || "none"})`);
+    }
+    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const config: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        if (value && typeof value === "object" && !Array.isArray(value) && "secure" in value && Object.keys(value).length === 1) {
+            config[key] = SECRET_PLACEHOLDER;
+            secretKeys.push(key);
+        } else {
+            config[key] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    return { stack, file, config, secretKeys };
+}
+
+/** Read and validate a stack's runbook configuration. */
+export function loadStack(stack: string, root = process.cwd()): { file: StackFile; config: RunbookConfig } {
+    const file = readStackFile(stack, root);
+    const config = loadRunbookConfig(file.config, { source: path.relative(root, file.file), secretKeys: file.secretKeys });
+    return { file, config };
+}

@@ -1,0 +1,56 @@
+import { STEP_ENV } from "../../components/core/step";
+
+/** What the step runner knows about the step it runs. */
+export interface StepContext {
+    id: string;
+    kind: string;
+    params: Record<string, unknown>;
+    stack?: string;
+    env: NodeJS.ProcessEnv;
+    /** Standard input, read only by the steps that take one. */
+    stdin: () => Promise<string>;
+    log: (line: string) => void;
+}
+
+export class StepFailure extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StepFailure";
+    }
+}
+
+export function readContext(kind: string, id: string, env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream,
+    log: (line: string) => void): StepContext {
+    const raw = env[STEP_ENV];
+    if (!raw) throw new StepFailure(`${STEP_ENV} is not set: the step runner is started by the step resources of the program`);
+    let spec: { id: string; kind: string; params: Record<string, unknown> };
+    try {
+        spec = JSON.parse(raw);
+    } catch {
+        throw new StepFailure(`${STEP_ENV} is not JSON`);
+    }
+    if (spec.kind !== kind || spec.id !== id) {
+        throw new StepFailure(`the command line names step ${id} (${kind}) but ${STEP_ENV} describes ${spec.id} (${spec.kind})`);
+    }
+    return {
+        id, kind, params: spec.params ?? {}, stack: env.UPGRADE_STACK, env, log,
+        stdin: () => new Promise((resolve, reject) => {
+            let data = "";
+            stdin.setEncoding("utf8");
+            stdin.on("data", (chunk: string) => (data += chunk));
+            stdin.on("end", () => resolve(data));
+            stdin.on("error", reject);
+        }),
+    };
+}
+
+export function param<T>(ctx: StepContext, name: string, check: (v: unknown) => v is T, what: string): T {
+    const value = ctx.params[name];
+    if (!check(value)) throw new StepFailure(`step ${ctx.id}: parameter "${name}" must be ${what} (got ${JSON.stringify(value)})`);
+    return value;
+}
+
+export const isString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+export const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+export const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
+export const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(x => typeof x === "string");

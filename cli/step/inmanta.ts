@@ -1,0 +1,188 @@
+import { decideApproval, Change } from "../../components/inmanta/approval";
+import { InmantaClient, InmantaError, SettingValue } from "../../components/inmanta/client";
+import { isBoolean, isNumber, isString, isStringArray, param, StepContext, StepFailure } from "./context";
+
+/** The client for the environment a step works on, from the runner's environment variables. */
+export function clientFromEnv(env: NodeJS.ProcessEnv, log: (line: string) => void): InmantaClient {
+    const url = env.INMANTA_URL;
+    const environment = env.INMANTA_ENVIRONMENT;
+    if (!url || !environment) throw new StepFailure("INMANTA_URL and INMANTA_ENVIRONMENT must be set");
+    const timeoutSeconds = Number(env.INMANTA_TIMEOUT_SECONDS ?? "1800");
+    return new InmantaClient(
+        { url, environment, token: env.INMANTA_TOKEN || undefined, caCert: env.INMANTA_CA_CERT || undefined },
+        { log, waitTimeoutMs: timeoutSeconds * 1000 },
+    );
+}
+
+type Handler = (ctx: StepContext, client: InmantaClient) => Promise<Record<string, unknown>>;
+
+const isSettingValue = (v: unknown): v is SettingValue =>
+    ["boolean", "number", "string"].includes(typeof v) || (!!v && typeof v === "object" && !Array.isArray(v));
+
+async function setting(ctx: StepContext, client: InmantaClient) {
+    const name = param(ctx, "name", isString, "a setting name");
+    const value = param(ctx, "value", isSettingValue, "a setting value");
+    if (ctx.params.optional === true && !(await client.hasSetting(name))) {
+        ctx.log(`${name}: this server has no such setting, not applicable here`);
+        return { name, applied: false, reason: "not defined by this server" };
+    }
+    const r = await client.setSetting(name, value);
+    ctx.log(`${name}: ${JSON.stringify(r.previous)} -> ${JSON.stringify(r.value)}`);
+    return { name, applied: true, previous: r.previous, value: r.value };
+}
+
+async function settingsRecord(ctx: StepContext, client: InmantaClient) {
+    const names = param(ctx, "names", isStringArray, "a list of setting names");
+    const values: Record<string, unknown> = {};
+    for (const name of names) {
+        values[name] = await client.getSetting(name);
+        ctx.log(`noted ${name} = ${JSON.stringify(values[name])}`);
+    }
+    return { values };
+}
+
+async function settingsCheck(ctx: StepContext, client: InmantaClient) {
+    const expected = (ctx.params.expected ?? {}) as Record<string, unknown>;
+    const definitions = await client.settingDefinitions();
+    const settings: Record<string, unknown> = {};
+    for (const name of Object.keys(definitions).sort()) {
+        settings[name] = await client.getSetting(name);
+        ctx.log(`${name} = ${JSON.stringify(settings[name])}`);
+    }
+    const problems = Object.entries(expected)
+        .filter(([name, value]) => !(name in definitions) || JSON.stringify(settings[name]) !== JSON.stringify(value))
+        .map(([name, value]) => name in definitions
+            ? `${name} is ${JSON.stringify(settings[name])}, agreed ${JSON.stringify(value)}`
+            : `${name} is not a setting of this server`);
+    if (problems.length) throw new StepFailure(`the environment settings differ from what was agreed:\n  ${problems.join("\n  ")}`);
+    return { settings };
+}
+
+async function compile(ctx: StepContext, client: InmantaClient) {
+    const update = param(ctx, "update", isBoolean, "true or false");
+    const result = await client.compile({ update, message: `${ctx.id} (${ctx.stack ?? "upgrade"})` });
+    if (result.version === undefined) throw new StepFailure(`compile ${result.id} succeeded but produced no new version`);
+    ctx.log(`compile ${result.id} produced version ${result.version}`);
+    if (ctx.params.expectNoDeploy === true) {
+        const latest = (await client.versions(5)).find(v => v.version === result.version);
+        if (latest?.released) {
+            throw new StepFailure(`version ${result.version} started to deploy on its own: is auto_deploy still on? Stopping here.`);
+        }
+    }
+    return { version: result.version, compileId: result.id, update };
+}
+
+async function healthCheck(ctx: StepContext, client: InmantaClient) {
+    const h = await client.health();
+    if (h.version === null) {
+        ctx.log("no version has been deployed yet");
+        return { version: null, healthy: true };
+    }
+    if (!h.healthy) {
+        const why = h.deploying ? "it is still deploying" : `${h.failed.length} resource(s) failed: ${h.failed.join(", ")}`;
+        throw new StepFailure(`the latest deployed version ${h.version} is not healthy: ${why}`);
+    }
+    ctx.log(`version ${h.version} is deployed without failures (${h.summary.done}/${h.summary.total})`);
+    return { version: h.version, healthy: true, summary: h.summary };
+}
+
+async function dryrun(ctx: StepContext, client: InmantaClient) {
+    const version = param(ctx, "version", isNumber, "a version number");
+    const report = await client.dryrun(version);
+    const decision = decideApproval(report.changes, { digests: [], allow: [], allowEmpty: true });
+    ctx.log(`dry run ${report.id} of version ${version}: ${report.changes.length} change(s), digest ${decision.digest}`);
+    for (const c of report.changes) ctx.log(`  ${c.status} ${c.resourceId}`);
+    return { version, dryrunId: report.id, changes: report.changes, summary: report.summary, digest: decision.digest };
+}
+
+async function approvalGate(ctx: StepContext) {
+    const text = await ctx.stdin();
+    let report: { version?: number; changes?: Change[] };
+    try {
+        report = JSON.parse(text);
+    } catch {
+        throw new StepFailure("the approval gate needs the dry run's report on standard input");
+    }
+    if (!Array.isArray(report.changes)) throw new StepFailure("the dry-run report has no list of changes");
+    const decision = decideApproval(report.changes, {
+        digests: (ctx.params.digests as string[]) ?? [],
+        allow: (ctx.params.allow as { resource: string }[]) ?? [],
+        allowEmpty: ctx.params.allowEmpty !== false,
+    }, { stack: ctx.stack });
+    if (!decision.approved) throw new StepFailure(`approval gate: ${decision.message}`);
+    ctx.log(`approved (${decision.reason}): ${report.changes.length} change(s), digest ${decision.digest}`);
+    return { approved: true, reason: decision.reason, digest: decision.digest, version: report.version };
+}
+
+async function agents(ctx: StepContext, client: InmantaClient, pause: boolean) {
+    const agent = ctx.params.agent === undefined ? undefined : param(ctx, "agent", isString, "an agent name");
+    if (pause) await client.pauseAgents(agent);
+    else await client.unpauseAgents(agent);
+    ctx.log(`${pause ? "paused" : "unpaused"} ${agent ? `agent ${agent}` : "all agents"}`);
+    return { agent: agent ?? "*", paused: pause };
+}
+
+async function deploy(ctx: StepContext, client: InmantaClient) {
+    const version = param(ctx, "version", isNumber, "a version number");
+    if (ctx.params.agent !== undefined) {
+        const agent = param(ctx, "agent", isString, "an agent name");
+        const repair = ctx.params.repair === true;
+        const r = await client.deployAgent(agent, { repair, wait: true });
+        const failed = r.settled?.failed ?? [];
+        if (failed.length) throw new StepFailure(`deploy on agent ${agent}: ${failed.length} resource(s) failed: ${failed.join(", ")}`);
+        ctx.log(`agent ${agent}: ${r.settled?.deployed.length ?? 0} resource(s) deployed${repair ? " (repair)" : ""}`);
+        return { version, agent, repair, deployed: r.settled?.deployed ?? [] };
+    }
+    try {
+        await client.release(version, { agentTriggerMethod: "push_incremental_deploy" });
+    } catch (err) {
+        // Resuming after an interruption: the version may already be released; then only wait.
+        if (!(err instanceof InmantaError && err.status === 409)) throw err;
+        ctx.log(`version ${version} was already released: waiting for its deploy`);
+    }
+    const r = await client.waitForDeploy(version);
+    if (r.failed.length) {
+        throw new StepFailure(`the deploy of version ${version} finished with ${r.failed.length} failed resource(s): ${r.failed.join(", ")}`);
+    }
+    ctx.log(`version ${version} deployed: ${r.done}/${r.total}, ${r.result}`);
+    return { version, done: r.done, total: r.total, result: r.result };
+}
+
+async function versionDelete(ctx: StepContext, client: InmantaClient) {
+    let version = ctx.params.version === undefined ? undefined : param(ctx, "version", isNumber, "a version number");
+    if (version === undefined) {
+        const latest = await client.latestVersion();
+        if (!latest) throw new StepFailure("there is no version to delete");
+        version = latest.version;
+    }
+    await client.deleteVersion(version);
+    ctx.log(`deleted version ${version}`);
+    return { deleted: version };
+}
+
+async function dryrunCompare(ctx: StepContext, client: InmantaClient) {
+    const digest = param(ctx, "digest", isString, "a digest");
+    const baseline = param(ctx, "baseline", isString, "a digest");
+    if (digest !== baseline) {
+        await client.halt();
+        throw new StepFailure(`the dry run after the revert (${digest}) differs from the one before the upgrade (${baseline}): ` +
+            "the environment was halted (emergency stop); investigate and contact support");
+    }
+    ctx.log("the dry run is identical to the one before the upgrade");
+    return { identical: true, digest };
+}
+
+export const INMANTA_HANDLERS: Record<string, Handler> = {
+    "setting": setting,
+    "settings-record": settingsRecord,
+    "settings-check": settingsCheck,
+    "compile": compile,
+    "health-check": healthCheck,
+    "dryrun": dryrun,
+    "approval-gate": ctx => approvalGate(ctx),
+    "agents-pause": (ctx, c) => agents(ctx, c, true),
+    "agents-resume": (ctx, c) => agents(ctx, c, false),
+    "deploy": deploy,
+    "version-delete": versionDelete,
+    "dryrun-compare": dryrunCompare,
+};

@@ -1,0 +1,39 @@
+import { backup, restore } from "./database";
+import { readContext, StepContext, StepFailure } from "./context";
+import { clientFromEnv, INMANTA_HANDLERS } from "./inmanta";
+import { projectCheck } from "./project";
+
+const LOCAL_HANDLERS: Record<string, (ctx: StepContext) => Promise<Record<string, unknown>>> = {
+    "db-backup": backup,
+    "db-restore": restore,
+    "project-check": projectCheck,
+};
+
+export const STEP_KINDS = [...Object.keys(INMANTA_HANDLERS), ...Object.keys(LOCAL_HANDLERS)];
+
+/**
+ * The step runner: `node bin/step.js <kind> <id>`, started by a step's command resource.
+ * Logs go to stderr (and so to the Pulumi log); the JSON result is the only thing on stdout.
+ */
+export async function runStep(argv: string[], env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream,
+    log: (line: string) => void): Promise<Record<string, unknown>> {
+    const [kind, id] = argv;
+    if (!kind || !id) throw new StepFailure("usage: step <kind> <id>");
+    const ctx = readContext(kind, id, env, stdin, line => log(`[${id}] ${line}`));
+    const local = LOCAL_HANDLERS[kind];
+    if (local) return local(ctx);
+    const handler = INMANTA_HANDLERS[kind];
+    if (!handler) throw new StepFailure(`unknown step kind "${kind}" (known: ${STEP_KINDS.join(", ")})`);
+    const client = clientFromEnv(env, ctx.log);
+    try {
+        return await handler(ctx, client);
+    } finally {
+        client.close();
+    }
+}
+
+export async function main(argv: string[]): Promise<number> {
+    const result = await runStep(argv, process.env, process.stdin, line => process.stderr.write(line + "\n"));
+    process.stdout.write(JSON.stringify(result) + "\n");
+    return 0;
+}

@@ -1,0 +1,5 @@
+export * from "./registry";
+export * from "./sequence";
+export * from "./shell";
+export * from "./ssh";
+export * from "./step";

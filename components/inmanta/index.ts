@@ -1,0 +1,4 @@
+export * from "./orchestrator";
+export * as steps from "./steps";
+export * from "./approval";
+export * from "./procedures";

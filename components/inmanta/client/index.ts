@@ -1,0 +1,21 @@
+/**
+ * Inmanta orchestrator REST client (inmanta-core 14.x).
+ */
+export { InmantaClient, FAILED_RESOURCE_STATES, stripVersion } from "./client";
+export {
+    InmantaError,
+    UnknownSettingError,
+    InvalidSettingValueError,
+    ProtectedSettingError,
+    CompileFailedError,
+    WaitTimeoutError,
+    redact,
+} from "./errors";
+export type { InmantaErrorDetails } from "./errors";
+export { HttpTransport, serverMessage, serverWarnings } from "./http";
+export type { HttpMethod, HttpRequest, HttpResponse } from "./http";
+export { checkSettingValue, effectiveValue, parseSettingsResponse } from "./settings";
+export type { SettingsResponse } from "./settings";
+export { pollUntil } from "./wait";
+export type { PollOptions, ProbeResult } from "./wait";
+export type * from "./types";

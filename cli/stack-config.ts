@@ -12,6 +12,9 @@ export interface StackFile {
     /** Config as the Pulumi runtime hands it to a program: fully qualified keys, string values. */
     config: Record<string, string>;
     secretKeys: string[];
+    /** The encrypted values of the secret keys, as stored. */
+    secure: Record<string, string>;
+    encryptionSalt?: string;
 }
 
 export function stacksDir(root = process.cwd()): string {
@@ -27,18 +30,20 @@ export function readStackFile(stack: string, root = process.cwd()): StackFile {
             ? fs.readdirSync(stacksDir(root)).map(f => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean) : [];
         throw new Error(`no stack "${stack}": ${path.relative(root, file)} does not exist (stacks: ${known.join(", ") || "none"})`);
     }
-    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
+    const secure: Record<string, string> = {};
     for (const [key, value] of Object.entries(doc.config ?? {})) {
         if (value && typeof value === "object" && !Array.isArray(value) && "secure" in value && Object.keys(value).length === 1) {
             config[key] = SECRET_PLACEHOLDER;
             secretKeys.push(key);
+            secure[key] = String((value as { secure: unknown }).secure);
         } else {
             config[key] = typeof value === "string" ? value : JSON.stringify(value);
         }
     }
-    return { stack, file, config, secretKeys };
+    return { stack, file, config, secretKeys, secure, encryptionSalt: doc.encryptionsalt };
 }
 
 /** Read and validate a stack's runbook configuration. */

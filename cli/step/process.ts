@@ -16,6 +16,8 @@ export function run(program: string, args: string[], opts: { env?: NodeJS.Proces
         child.stderr.on("data", d => (stderr += d));
         child.on("error", err => reject(new Error(`cannot run ${program}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
         child.on("close", code => resolve({ code: code ?? 1, stdout, stderr }));
+        // A program that exits without reading its input must not fail the step with EPIPE.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(opts.input ?? "");
     });
 }

@@ -54,6 +54,7 @@ function common(c: RunbookConfig): ProcedureArgs {
         approval: c.approval,
         sshPrivateKey: secret(c.sshPrivateKey),
         apiTests: c.apiTests,
+        protectedEnvironment: c.safety.protectedEnvironment,
     };
 }
 

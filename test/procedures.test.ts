@@ -234,3 +234,13 @@ describe("every procedure", () => {
         assert.ok((await keys(lsmUpgrade({ target: "2.0.1", rerun: 2 }))).every(k => k === "2.0.1#2"));
     });
 });
+
+describe("safety switch", () => {
+    it("leaves out the protected_environment step only when a stack turns the guard off", async () => {
+        const guarded = await build(plainUpgrade());
+        assert.equal(guarded.steps[0].id, "pre-protected-environment");
+        const unguarded = await build(plainUpgrade({ safety: { protectedEnvironment: false } }));
+        assert.ok(!unguarded.steps.some(s => s.params.name === "protected_environment"));
+        assert.equal(unguarded.steps[0].id, "pre-auto-deploy-off");
+    });
+});

@@ -158,6 +158,8 @@ export const runbookSchema = z.strictObject({
     sshPrivateKey: nonEmpty.optional(),
     northbound: z.strictObject({ block: shellCommand, unblock: shellCommand }).optional(),
     lsm: lsmSchema.optional(),
+    /** Safety guards; turning one off makes the policy pack refuse the stack. */
+    safety: z.strictObject({ protectedEnvironment: z.boolean().default(true) }).default({ protectedEnvironment: true }),
     /** The optional dry run before the upgrade (seed: pre-upgrade step 5). */
     preUpgradeDryrun: z.boolean().default(true),
     approval: approvalSchema.default({ digests: [], allow: [], allowEmpty: true }),

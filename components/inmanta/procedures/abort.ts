@@ -29,7 +29,7 @@ export class UpgradeAbort extends pulumi.ComponentResource {
         super("upgrade:inmanta:UpgradeAbort", name, {}, opts);
         const o = args.orchestrator;
         const seq = new Sequence(this, args.runKey, args.lsm ? "lsm-abort" : "abort");
-        safetySettings(seq, o, "abort");
+        safetySettings(seq, args, "abort");
         let backup;
         if (args.lsm) {
             if (args.lsm.instanceUpdatesExpected && !args.backup) {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Sequence } from "../../core";
 import * as steps from "../steps";
 import { AUTOMATION_SETTINGS, settingStepId } from "./install";
+import { protectEnvironment } from "./phases";
 import { ProcedureArgs } from "./types";
 
 export interface CarefulDeployArgs extends ProcedureArgs {
@@ -24,8 +25,7 @@ export class CarefulDeploy extends pulumi.ComponentResource {
         if (args.agents.length === 0) throw new Error("CarefulDeploy: at least one agent is needed");
         const o = args.orchestrator;
         const seq = new Sequence(this, args.runKey, "careful-deploy");
-        seq.add("careful-protected-environment", steps.setting(o, "protected_environment", true,
-            { title: "Verify that environment safety settings are on: protected_environment = True" }));
+        protectEnvironment(seq, args, "careful");
         const noted = seq.add("careful-record-intervals", steps.settingsRecord(o, INTERVAL_SETTINGS));
         for (const name of INTERVAL_SETTINGS) {
             seq.add(settingStepId("careful", `${name}_off`), steps.setting(o, name, "0", { title: `Disable spontaneous deployment: ${name} = 0` }));

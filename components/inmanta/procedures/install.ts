@@ -32,7 +32,7 @@ export class FirstDeployment extends pulumi.ComponentResource {
         const o = args.orchestrator;
         const seq = new Sequence(this, args.runKey, args.lsm ? "lsm-install" : "install");
         seq.add("install-settings-check", steps.settingsCheck(o, args.expectedSettings));
-        safetySettings(seq, o, "install");
+        safetySettings(seq, args, "install");
         let compiled = seq.add("install-compile", steps.compile(o, {
             update: false, expectNoDeploy: true, title: "Recompile to install the project: a new version appears and does not deploy",
         }));

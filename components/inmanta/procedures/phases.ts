@@ -1,7 +1,6 @@
 import { Sequence, shellStep, Step } from "../../core";
 import * as db from "../../database";
 import * as steps from "../steps";
-import { OrchestratorArgs } from "../orchestrator";
 import { BackupArgs, LsmArgs, NorthboundArgs, ProcedureArgs } from "./types";
 
 /**
@@ -9,17 +8,25 @@ import { BackupArgs, LsmArgs, NorthboundArgs, ProcedureArgs } from "./types";
  * the seed's checklist: pre-…, upgrade-…, post-…
  */
 
-/** Safety first: protected_environment on, then auto_deploy off (the seed's steps 1 and 2). */
-export function safetySettings(seq: Sequence, o: OrchestratorArgs, prefix: string): void {
-    seq.add(`${prefix}-protected-environment`, steps.setting(o, "protected_environment", true,
+/** Safety first: protected_environment on (unless a stack turns the guard off; the policy pack blocks that). */
+export function protectEnvironment(seq: Sequence, a: ProcedureArgs, prefix: string): void {
+    if (a.protectedEnvironment === false) return;
+    seq.add(`${prefix}-protected-environment`, steps.setting(a.orchestrator, "protected_environment", true,
         { title: "Verify that environment safety settings are on: protected_environment = True" }));
+}
+
+/** The seed's steps 1 and 2: protected_environment on, then auto_deploy off. */
+export function safetySettings(seq: Sequence, a: ProcedureArgs, prefix: string): void {
+    const o = a.orchestrator;
+    protectEnvironment(seq, a, prefix);
     seq.add(`${prefix}-auto-deploy-off`, steps.setting(o, "auto_deploy", false,
         { title: "Temporarily disable auto_deploy" }));
 }
 
 /** Pre-upgrade steps of the .rst seed; returns the optional baseline dry run. */
-export function preUpgrade(seq: Sequence, o: OrchestratorArgs, dryrunWanted: boolean): Step | undefined {
-    safetySettings(seq, o, "pre");
+export function preUpgrade(seq: Sequence, a: ProcedureArgs, dryrunWanted: boolean): Step | undefined {
+    const o = a.orchestrator;
+    safetySettings(seq, a, "pre");
     const recompile = seq.add("pre-recompile", steps.compile(o, {
         update: false, expectNoDeploy: true, title: "Recompile to verify that no new deploy would start",
     }));

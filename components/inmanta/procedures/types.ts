@@ -13,6 +13,8 @@ export interface ProcedureArgs {
     /** SSH private key for shell commands over SSH, a Pulumi secret. */
     sshPrivateKey?: pulumi.Input<string>;
     apiTests?: ShellCommandArgs;
+    /** Assert protected_environment first (default). Off only to show what the policy pack refuses. */
+    protectedEnvironment?: boolean;
 }
 
 export interface LsmArgs {

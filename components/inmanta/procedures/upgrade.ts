@@ -23,7 +23,7 @@ export class ServiceModelUpgrade extends pulumi.ComponentResource {
     constructor(name: string, args: UpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("upgrade:inmanta:ServiceModelUpgrade", name, {}, opts);
         const seq = new Sequence(this, args.runKey, "upgrade");
-        preUpgrade(seq, args.orchestrator, args.preUpgradeDryrun);
+        preUpgrade(seq, args, args.preUpgradeDryrun);
         upgradeCore(seq, args, { prefix: "upgrade", resumeAgents: false, compileTitle: "Update project & recompile: a new version appears and does not deploy" });
         seq.add("post-auto-deploy-on", steps.setting(args.orchestrator, "auto_deploy", true, { title: "Re-enable auto_deploy" }));
         apiTests(seq, "post", args);
@@ -53,7 +53,7 @@ export class LsmServiceModelUpgrade extends pulumi.ComponentResource {
             throw new Error("LsmServiceModelUpgrade: the non-strict exporter (instance updates expected) needs lsm.backup");
         }
         const seq = new Sequence(this, args.runKey, "lsm-upgrade");
-        const baseline = preUpgrade(seq, args.orchestrator, args.preUpgradeDryrun);
+        const baseline = preUpgrade(seq, args, args.preUpgradeDryrun);
         const backup = lsmFreezeInventory(seq, "pre", args, args.northbound, args.lsm.backup ? args.backup : undefined);
         upgradeCore(seq, args, {
             prefix: "upgrade", lsm: args.lsm, backup, resumeAgents: true,

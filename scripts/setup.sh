@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sourced by the lab and the tests: everything a fresh clone needs, each part skipped when present.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+need_apt=()
+for tool in git curl; do command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool"); done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    echo "== installing ${need_apt[*]} from Debian" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+if [ ! -d "$root/node_modules/@pulumi/pulumi" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    echo "== npm ci" >&2
+    (cd "$root" && npm ci --no-audit --no-fund >&2)
+fi
+echo "== engine" >&2
+# shellcheck source=engine/env.sh
+source "$root/scripts/engine/env.sh"
+command -v pulumi >/dev/null 2>&1 || { echo "setup: no Pulumi engine (see the build log above)" >&2; exit 1; }
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-upgrade-lab}"

@@ -27,6 +27,7 @@ function orchestratorArgs(c: RunbookConfig): OrchestratorArgs {
             ssh: o.shell.ssh ? { ...o.shell.ssh, privateKey: secret(c.sshPrivateKey) } : undefined,
             projectDir: o.shell.projectDir.replace(/\{environment\}/g, o.environment),
             inmanta: o.shell.inmanta,
+            prelude: o.shell.prelude?.replace(/\{environment\}/g, o.environment),
         },
     };
 }

@@ -60,8 +60,10 @@ export const orchestratorSchema = z.strictObject({
         ssh: sshSchema.optional(),
         /** The environment's folder; `{environment}` is replaced by the environment id. */
         projectDir: nonEmpty.default("/var/lib/inmanta/server/environments/{environment}"),
-        /** The inmanta command of the orchestrator's installation. */
+        /** The inmanta command line prefix of the orchestrator's installation. */
         inmanta: nonEmpty.default("inmanta"),
+        /** Shell line run before the export, e.g. `. /etc/profile.d/inmanta.sh && inmanta-workon {environment}`. */
+        prelude: nonEmpty.optional(),
     }).default({ projectDir: "/var/lib/inmanta/server/environments/{environment}", inmanta: "inmanta" }),
 });
 

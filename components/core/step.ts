@@ -29,7 +29,7 @@ export interface RunnerExec {
 }
 
 export interface ShellExec {
-    /** Shell line to run (sh -c locally, the login shell over SSH). */
+    /** Shell line to run (bash -c locally, the login shell over SSH). */
     command: pulumi.Input<string>;
     /** Run over SSH instead of on this machine. */
     ssh?: SshTarget;
@@ -136,6 +136,8 @@ export class Step extends pulumi.ComponentResource {
             } else {
                 const cmd = new command.local.Command(name, {
                     create: shell.command,
+                    // bash, not sh: operators' preludes (e.g. inmanta-workon) are bash functions.
+                    interpreter: ["/bin/bash", "-c"],
                     environment: { ...(shell.environment ?? {}), [STEP_ENV]: spec },
                     triggers,
                 }, childOpts);

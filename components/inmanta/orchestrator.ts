@@ -16,7 +16,10 @@ export interface OrchestratorArgs {
         ssh?: SshTarget;
         /** The environment's folder on the orchestrator. */
         projectDir: string;
+        /** The inmanta command line prefix of the orchestrator's installation. */
         inmanta: string;
+        /** Run first, e.g. to activate the environment (`source env.sh && inmanta-workon <env>`). */
+        prelude?: string;
     };
 }
 

@@ -89,10 +89,10 @@ export function dryrunCompare(o: OrchestratorArgs, dry: Step, baseline: pulumi.I
 
 /** Send the service definition to the server with an export plugin, in the environment's folder. */
 export function exportPlugin(o: OrchestratorArgs, args: { entryPoint: string; plugin: string; exportFile: string; strict: boolean }): StepDef {
-    const line = [
-        o.shell.inmanta, "-vvv", "-X", "export", "-j", args.exportFile, "-e", o.environment,
-        "-f", args.entryPoint, "--export-plugin", args.plugin,
-    ].map(shellQuote).join(" ");
+    // `inmanta` is a command prefix (e.g. "inmanta" or ".env/bin/python -m inmanta.app"), the rest is quoted.
+    const cli = [o.shell.inmanta, ...["-vvv", "-X", "export", "-j", args.exportFile, "-e", o.environment,
+        "-f", args.entryPoint, "--export-plugin", args.plugin].map(shellQuote)].join(" ");
+    const line = o.shell.prelude ? `${o.shell.prelude} && ${cli}` : cli;
     const dir = o.shell.projectDir;
     return {
         kind: "export",
@@ -100,6 +100,7 @@ export function exportPlugin(o: OrchestratorArgs, args: { entryPoint: string; pl
         params: { plugin: args.plugin, strict: args.strict, entryPoint: args.entryPoint, environment: o.environment },
         shell: o.shell.ssh
             ? { command: line, ssh: { ...o.shell.ssh, dir } }
-            : { command: `cd ${shellQuote(dir)} && ${line}` },
+            // A prelude such as `inmanta-workon <env>` enters the environment's folder itself.
+            : { command: o.shell.prelude ? line : `cd ${shellQuote(dir)} && ${cli}` },
     };
 }

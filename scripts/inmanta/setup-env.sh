@@ -8,7 +8,8 @@
 #           (its repository/branch are updated when given)
 # REPO_URL  git repository of the project (e.g. the file:// URL printed by model-repo.sh)
 # BRANCH    branch to compile (default "release" when REPO_URL is given)
-# Environment: UPGRADE_INMANTA_PROJECT project name (default "upgrade-lab").
+# Environment: UPGRADE_INMANTA_PROJECT project name (default "upgrade-lab");
+#              UPGRADE_INMANTA_ENV_ID the id a new environment gets (a UUID; default: chosen by the server).
 set -euo pipefail
 
 log() { echo "[setup-env] $*" >&2; }
@@ -48,7 +49,8 @@ m=[e['id'] for e in d['data'] if e['name']=='$NAME' and e['project_id']=='$PROJE
 print(m[0] if m else '')")"
 BODY="$(python3 -c 'import json,sys; print(json.dumps({k: v for k, v in {"project_id": sys.argv[1], "name": sys.argv[2], "repository": sys.argv[3], "branch": sys.argv[4]}.items() if v}))' "$PROJECT_ID" "$NAME" "$REPO_URL" "$BRANCH")"
 if [[ -z "$ENV_ID" ]]; then
-  ENV_ID="$(api PUT /api/v2/environment "$BODY" | json "print(d['data']['id'])")"
+  CREATE="$(python3 -c 'import json,sys; b=json.loads(sys.argv[1]); b.update({"environment_id": sys.argv[2]} if sys.argv[2] else {}); print(json.dumps(b))' "$BODY" "${UPGRADE_INMANTA_ENV_ID:-}")"
+  ENV_ID="$(api PUT /api/v2/environment "$CREATE" | json "print(d['data']['id'])")"
   log "created environment $NAME ($ENV_ID) repository=${REPO_URL:-none} branch=${BRANCH:-none}"
 elif [[ -n "$REPO_URL" ]]; then
   api POST "/api/v2/environment/$ENV_ID" "$BODY" >/dev/null

@@ -84,6 +84,22 @@ describe("plan", function () {
         assert.match(missing.stderr, /no stack "nope".*stacks: .*lsm-upgrade/);
     });
 
+    it("prints a large plan whole through a pipe (careful deploy with 300 agents)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+        fs.mkdirSync(path.join(dir, "stacks"));
+        const agents = Array.from({ length: 300 }, (_, i) => `agent-${i}`);
+        fs.writeFileSync(path.join(dir, "stacks", "Pulumi.big.yaml"), [
+            "config:", "  upgrade:procedure: careful-deploy", "  upgrade:target: x",
+            "  upgrade:orchestrator: { url: 'http://h:8888', environment: 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a }",
+            `  upgrade:careful: { agents: [${agents.join(", ")}] }`, "",
+        ].join("\n"));
+        const r = plan(["--stack", "big", "--format", "json"], dir);
+        assert.equal(r.status, 0, r.stderr);
+        const p = JSON.parse(r.stdout) as PlanJson;
+        const deploys = p.steps.filter(s => s.kind === "deploy").map(s => s.params.agent);
+        assert.deepEqual(deploys, ["internal", ...agents]);
+    });
+
     it("does not touch anything: no file appears in the project", () => {
         const before = execFileSync("git", ["status", "--porcelain", "--ignored"], { cwd: ROOT, encoding: "utf8" });
         plan(["--stack", "lsm-upgrade", "--format", "json"]);

@@ -244,3 +244,25 @@ describe("safety switch", () => {
         assert.equal(unguarded.steps[0].id, "pre-auto-deploy-off");
     });
 });
+
+describe("secrets", () => {
+    it("hands the token and the database password to the steps as secrets only", async () => {
+        const run = await buildUnderMocks(load(lsmUpgrade({ inmantaToken: "t0ken-value", databasePassword: "pg-pass" }),
+            ["inmantaToken", "databasePassword"]));
+        const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+        let carried = 0;
+        for (const r of run.registrations) {
+            const env = r.inputs.environment as Record<string, unknown> | undefined;
+            // Everything but the (secret-wrapped) environment must be free of the secrets.
+            const rest = JSON.stringify({ ...r.inputs, environment: undefined });
+            assert.ok(!rest.includes("t0ken-value") && !rest.includes("pg-pass"), `${r.name} shows a secret outside its environment`);
+            if (env && JSON.stringify(env).match(/t0ken-value|pg-pass/)) {
+                assert.ok(SECRET_SIG in env, `${r.name}: the environment holding a secret must be a secret`);
+                carried++;
+            }
+        }
+        assert.ok(carried >= 10, `the API steps carry the token (${carried})`);
+        const backup = run.registrations.find(r => r.name === "pre-db-backup" && r.type.startsWith("command:"))!;
+        assert.match(JSON.stringify(backup.inputs.environment), /PGPASSWORD/);
+    });
+});

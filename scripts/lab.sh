@@ -3,7 +3,8 @@
 #   1. installs what is missing (npm packages, the engine, the orchestrator's virtualenv, PostgreSQL);
 #   2. starts PostgreSQL and the Inmanta server (state in .lab/), production on release A;
 #   3. publishes the target release and runs `pulumi up --yes` on stack `lab`;
-#   4. prints what ran, then stops the services.
+#   4. prints what ran, then stops the services (--keep-running leaves them up to look around;
+#      scripts/inmanta/lab.sh down .lab/inmanta stops them).
 # Running it again changes nothing. A new run: change upgrade:target or bump upgrade:rerun
 # (npm run lab -- --rerun does the latter).
 set -euo pipefail
@@ -11,10 +12,12 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 stack=lab
 rerun=false
+keep=false
 for arg in "$@"; do
   case "$arg" in
     --rerun) rerun=true ;;
-    *) echo "usage: npm run lab [-- --rerun]" >&2; exit 2 ;;
+    --keep-running) keep=true ;;
+    *) echo "usage: npm run lab [-- --rerun] [--keep-running]" >&2; exit 2 ;;
   esac
 done
 
@@ -26,7 +29,7 @@ export UPGRADE_LAB_DIR="$root/.lab"
 mkdir -p "$UPGRADE_LAB_DIR" && chmod 755 "$UPGRADE_LAB_DIR"
 export UPGRADE_INMANTA_PG_PORT="$LAB_PG_PORT" UPGRADE_INMANTA_PORT="$LAB_HTTP_PORT" UPGRADE_INMANTA_ENV_ID="$LAB_ENV_ID"
 
-stop() { bash scripts/inmanta/lab.sh down "$UPGRADE_LAB_DIR/inmanta" >/dev/null 2>&1 || true; }
+stop() { $keep || bash scripts/inmanta/lab.sh down "$UPGRADE_LAB_DIR/inmanta" >/dev/null 2>&1 || true; }
 trap stop EXIT
 echo "== starting PostgreSQL (port $LAB_PG_PORT) and the orchestrator ($LAB_URL)" >&2
 bash scripts/inmanta/lab.sh up "$UPGRADE_LAB_DIR/inmanta" lab >/dev/null

@@ -1,0 +1,97 @@
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { InmantaClient } from "../../components/inmanta/client";
+import { LabCopy, makeLabCopy } from "../support/lab-copy";
+
+/**
+ * End to end on the real parts: the real engine runs the lab stack's LSM upgrade against a real
+ * Inmanta server on real PostgreSQL, from release A to release B (`npm run lab`, in a copy).
+ */
+describe("lab: LSM upgrade of a real orchestrator from release A to B", function () {
+    this.timeout(15 * 60 * 1000);
+    let lab: LabCopy;
+    let firstRun = "";
+    let client: InmantaClient;
+
+    before(async () => {
+        lab = await makeLabCopy(yaml => yaml.replace(/prelude: .*/,
+            // Records the agents' state at the moment the export starts.
+            `prelude: '. .lab/inmanta/server/env.sh && curl -s -H "X-Inmanta-tid: {environment}" "$INMANTA_LAB_URL/api/v2/agents" > .lab/agents-at-export.json && inmanta-workon {environment}'`));
+        firstRun = lab.lab(["--keep-running"]);
+        client = new InmantaClient({ url: lab.url, environment: lab.environment });
+    });
+    after(() => {
+        client?.close();
+        lab?.down();
+    });
+
+    const labFile = (...p: string[]) => path.join(lab.dir, ".lab", ...p);
+    const outputs = () => JSON.parse(fs.readFileSync(labFile("outputs.json"), "utf8"));
+
+    it("ran every step of the procedure, in the seed's order", () => {
+        assert.deepEqual(outputs().steps, [
+            "pre-protected-environment", "pre-auto-deploy-off", "pre-recompile", "pre-health-check", "pre-dryrun",
+            "pre-northbound-block", "pre-agents-pause", "pre-db-backup", "upgrade-update-compile", "upgrade-export",
+            "upgrade-recompile", "upgrade-agents-resume", "upgrade-dryrun", "upgrade-approval", "upgrade-deploy",
+            "post-auto-deploy-on", "post-northbound-unblock", "post-api-tests",
+        ]);
+        const created = [...firstRun.matchAll(/command:local:Command (\S+) created/g)].map(m => m[1]);
+        assert.deepEqual(created, outputs().steps, "the engine created the steps one after the other, in order");
+    });
+
+    it("leaves protected_environment on and auto_deploy back on; auto_deploy was off during the run", async () => {
+        assert.equal(await client.getSetting("protected_environment"), true);
+        assert.equal(await client.getSetting("auto_deploy"), true);
+        assert.match(firstRun, /\[post-auto-deploy-on\] auto_deploy: false -> true/);
+    });
+
+    it("paused every agent for the export and unpaused them before the dry run", async () => {
+        const agents = JSON.parse(fs.readFileSync(labFile("agents-at-export.json"), "utf8")).data as { name: string; paused: boolean }[];
+        assert.ok(agents.length >= 2, JSON.stringify(agents));
+        assert.ok(agents.every(a => a.paused), `paused during the export: ${JSON.stringify(agents)}`);
+        const version = (await client.health()).version!;
+        const report = await client.dryrun(version);
+        // A dry run on paused agents reports agent_down; the upgrade's own dry run found real changes.
+        assert.ok(report.changes.every(c => c.status !== "agent_down"));
+        assert.match(firstRun, /upgrade-dryrun created .*"status":"modified"/);
+    });
+
+    it("compiled with update, released the new version, deployed it without failures, files of release B on disk", async () => {
+        const health = await client.health();
+        assert.equal(health.healthy, true);
+        const recompiled = JSON.parse(/upgrade-recompile created \([^)]*\) (\{.*\})/.exec(firstRun)![1]);
+        assert.equal(health.version, recompiled.version);
+        const update = JSON.parse(/upgrade-update-compile created \([^)]*\) (\{.*\})/.exec(firstRun)![1]);
+        assert.equal(update.update, true);
+        const files = labFile("inmanta", "server", "files");
+        assert.equal(fs.readFileSync(path.join(files, "service-a.conf"), "utf8"), "release B\n");
+        assert.ok(fs.existsSync(path.join(files, "service-b.conf")));
+    });
+
+    it("blocked the north-bound API before the export and unblocked it at the end", () => {
+        const log = fs.readFileSync(labFile("northbound.log"), "utf8").trim().split("\n").map(l => l.split(" ")[1]);
+        assert.deepEqual(log, ["block", "unblock"]);
+    });
+
+    it("took a verified backup of both inventory tables before the non-strict export", () => {
+        const o = outputs();
+        assert.ok(fs.existsSync(o.backupFile));
+        assert.equal(createHash("sha256").update(fs.readFileSync(o.backupFile)).digest("hex"), o.backupSha256);
+        const bin = execFileSync("bash", [path.join(lab.dir, "scripts", "inmanta", "pg.sh"), "bindir"], { encoding: "utf8" }).trim();
+        const list = execFileSync(path.join(bin, "pg_restore"), ["--list", o.backupFile], { encoding: "utf8" });
+        assert.match(list, /TABLE DATA public lsm_serviceentity /);
+        assert.match(list, /TABLE DATA public lsm_serviceinstance /);
+        const exportAt = firstRun.indexOf("upgrade-export created");
+        assert.ok(firstRun.indexOf("pre-db-backup created") < exportAt);
+        assert.match(firstRun, /INFO\s+service_entities_exporter: \d+ service entities exported/, "the non-strict exporter ran");
+    });
+
+    it("runs again without changing anything", () => {
+        const again = lab.lab(["--keep-running"]);
+        assert.match(again, /\b38 unchanged\b/);
+        assert.doesNotMatch(again, /created|updated|replaced/);
+    });
+});

@@ -4,6 +4,8 @@ import { KNOWN_SETTINGS, RunbookConfig, SECRET_KEYS } from "./schema";
 type Problem = { path: (string | number)[]; message: string };
 
 const LSM_PROCEDURES = new Set(["lsm-upgrade", "lsm-install", "lsm-abort"]);
+/** Procedures that drive an Inmanta orchestrator (and so need `orchestrator`). */
+const INMANTA_PROCEDURES = new Set(["lsm-upgrade", "upgrade", "lsm-install", "install", "careful-deploy", "lsm-abort", "abort"]);
 
 /** Rules that span several keys; each problem carries the path a user must fix. */
 export function crossCheck(c: RunbookConfig, secretKeys: Set<string>, present: Set<string>): Problem[] {
@@ -18,7 +20,7 @@ export function crossCheck(c: RunbookConfig, secretKeys: Set<string>, present: S
             problems.push({ path: [key], message: `must be a secret: pulumi config set --secret ${key} <value>` });
         }
     }
-    if (p !== "release") need(c.orchestrator, ["orchestrator"], `is required by procedure ${p}`);
+    if (INMANTA_PROCEDURES.has(p)) need(c.orchestrator, ["orchestrator"], `is required by procedure ${p}`);
     if (c.inmantaCaCert && c.orchestrator && !c.orchestrator.url.startsWith("https:")) {
         problems.push({ path: ["orchestrator", "url"], message: "must be https when inmantaCaCert is set" });
     }

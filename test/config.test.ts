@@ -44,6 +44,7 @@ const BROKEN: [string, RawConfig, string, RegExp][] = [
     ["a release without a project folder", release({ release: undefined }), "upgrade:release", /required by procedure release/],
     ["a backup needed but no database", lsmUpgrade({ database: undefined }), "upgrade:database", /backs up the inventory/],
     ["an https-only CA on an http URL", lsmUpgrade({ inmantaCaCert: "PEM" }), "upgrade:orchestrator.url", /must be https/],
+    ["instance updates on a first deployment", lsmInstall({ lsm: { instanceUpdatesExpected: true } }), "upgrade:lsm.instanceUpdatesExpected", /first deployment/],
     ["the internal agent among the others", careful({ careful: { agents: ["internal", "a1"] } }), "upgrade:careful.agents[0]", /internal agent/],
 ];
 

@@ -30,6 +30,9 @@ export function crossCheck(c: RunbookConfig, secretKeys: Set<string>, present: S
     if (c.lsm && c.lsm.instanceUpdatesExpected && c.lsm.backup === false) {
         problems.push({ path: ["lsm", "backup"], message: "cannot be false when lsm.instanceUpdatesExpected is true: the non-strict exporter runs only after a verified backup" });
     }
+    if (p === "lsm-install" && c.lsm?.instanceUpdatesExpected) {
+        problems.push({ path: ["lsm", "instanceUpdatesExpected"], message: "must be false for a first deployment: there are no instances to update yet" });
+    }
     const backupWanted = p === "lsm-upgrade" && c.lsm && (c.lsm.backup ?? c.lsm.instanceUpdatesExpected);
     if (backupWanted) need(c.database, ["database"], "is required: the upgrade backs up the inventory tables");
 

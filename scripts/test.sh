@@ -7,5 +7,18 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 echo "== type check" >&2
 npx tsc --noEmit -p tsconfig.json
+if [ $# -eq 0 ]; then
+    # The command provider's own tests (remote commands against an SSH server started in the test).
+    echo "== go test (engine/provider-command)" >&2
+    command -v go >/dev/null 2>&1 || PATH="/usr/local/go/bin:$PATH"
+    (cd engine/provider-command && go test -count=1 ./...)
+fi
 echo "== tests" >&2
-npx mocha "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+npx mocha "$@" 2>&1 | tee "$log" || status=$?
+# One plain closing line for CI readers: "tests: N passed, N failed, N skipped".
+count() { grep -oE "^ +[0-9]+ $1" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
+echo "tests: $(count passing) passed, $(count failing) failed, $(count pending) skipped"
+exit "$status"

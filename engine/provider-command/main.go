@@ -7,11 +7,14 @@
 //     interpreter, logging, addPreviousOutputInEnv, assetPaths, archivePaths; outputs stdout, stderr,
 //     assets, archive)
 //   - function command:local:run      (runs during preview too, like upstream)
+//   - resource command:remote:Command (over SSH: connection host/port/user/password/privateKey/privateKeyPassword/
+//     hostKey/agentSocketPath/dialErrorLimit/perDialTimeout/proxy; create / update / delete, triggers, environment
+//     via SSH "env" requests, stdin, logging, addPreviousOutputInEnv; outputs stdout, stderr), see remote.go
 //
 // Behaviour follows the upstream provider: commands never run during preview; `update` falls back to `create`;
 // a change to `triggers` replaces the resource; stdout/stderr lose one trailing newline; PULUMI_COMMAND_STDOUT /
-// PULUMI_COMMAND_STDERR carry the previous outputs into update and delete commands. The remote:* resources are not
-// implemented and fail with a clear error.
+// PULUMI_COMMAND_STDERR carry the previous outputs into update and delete commands. The other remote:* resources
+// (CopyToRemote, CopyFile) are not implemented and fail with a clear error.
 package main
 
 import (
@@ -46,8 +49,9 @@ import (
 var Version = "1.2.1"
 
 const (
-	localCommand = "command:local:Command"
-	localRun     = "command:local:run"
+	localCommand  = "command:local:Command"
+	localRun      = "command:local:run"
+	remoteCommand = "command:remote:Command"
 )
 
 // Input properties of command:local:Command, in schema order.
@@ -157,7 +161,7 @@ func (p *provider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, erro
 
 func unsupported(typ string) error {
 	return fmt.Errorf("%s is not implemented by this build of pulumi-resource-command "+
-		"(only command:local:Command and command:local:run are)", typ)
+		"(only command:local:Command, command:local:run and command:remote:Command are)", typ)
 }
 
 func resourceType(urn string, typ string) string {
@@ -172,10 +176,16 @@ func resourceType(urn string, typ string) string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// CRUD for command:local:Command.
+// CRUD for command:local:Command and command:remote:Command (the remote parts are in remote.go).
 
 func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
-	if t := resourceType(req.GetUrn(), req.GetType()); t != localCommand {
+	t := resourceType(req.GetUrn(), req.GetType())
+	keys := inputKeys
+	switch t {
+	case localCommand:
+	case remoteCommand:
+		keys = remoteInputKeys
+	default:
 		return nil, unsupported(t)
 	}
 	news, err := unmarshal(req.GetNews(), "check.news")
@@ -185,13 +195,16 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	inputs := resource.PropertyMap{}
 	var failures []*pulumirpc.CheckFailure
 	for k, v := range news {
-		if !isInputKey(k) {
+		if !hasKey(keys, k) {
 			failures = append(failures, &pulumirpc.CheckFailure{
-				Property: string(k), Reason: fmt.Sprintf("unknown property %q for %s", k, localCommand),
+				Property: string(k), Reason: fmt.Sprintf("unknown property %q for %s", k, t),
 			})
 			continue
 		}
 		inputs[k] = v
+	}
+	if t == remoteCommand {
+		failures = append(failures, checkConnection(inputs)...)
 	}
 	if _, ok := inputs["addPreviousOutputInEnv"]; !ok {
 		inputs["addPreviousOutputInEnv"] = resource.NewBoolProperty(true)
@@ -212,8 +225,8 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	return &pulumirpc.CheckResponse{Inputs: out, Failures: failures}, nil
 }
 
-func isInputKey(k resource.PropertyKey) bool {
-	for _, ik := range inputKeys {
+func hasKey(keys []resource.PropertyKey, k resource.PropertyKey) bool {
+	for _, ik := range keys {
 		if ik == k {
 			return true
 		}
@@ -222,7 +235,12 @@ func isInputKey(k resource.PropertyKey) bool {
 }
 
 func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	if t := resourceType(req.GetUrn(), req.GetType()); t != localCommand {
+	keys := inputKeys
+	switch t := resourceType(req.GetUrn(), req.GetType()); t {
+	case localCommand:
+	case remoteCommand:
+		keys = remoteInputKeys
+	default:
 		return nil, unsupported(t)
 	}
 	olds, err := unmarshal(req.GetOldInputs(), "diff.oldInputs")
@@ -245,7 +263,7 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 
 	detailed := map[string]*pulumirpc.PropertyDiff{}
 	var diffs, replaces []string
-	for _, k := range inputKeys {
+	for _, k := range keys {
 		if ignore[string(k)] {
 			continue
 		}
@@ -353,9 +371,11 @@ func newID(name string) (string, error) {
 }
 
 func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
-	if t := resourceType(req.GetUrn(), req.GetType()); t != localCommand {
+	t := resourceType(req.GetUrn(), req.GetType())
+	if t != localCommand && t != remoteCommand {
 		return nil, unsupported(t)
 	}
+	runner := p.runnerFor(t)
 	inputs, err := unmarshal(req.GetProperties(), "create.properties")
 	if err != nil {
 		return nil, err
@@ -370,6 +390,9 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	}
 	state := inputs.Copy()
 
+	if t == remoteCommand {
+		secretConnection(state)
+	}
 	if req.GetPreview() {
 		state["stdout"] = resource.MakeComputed(resource.NewStringProperty(""))
 		state["stderr"] = resource.MakeComputed(resource.NewStringProperty(""))
@@ -382,7 +405,7 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 
 	res := runResult{}
 	if cmd, ok := stringInput(inputs, "create"); ok {
-		res, err = p.run(ctx, req.GetUrn(), cmd, inputs, runResult{})
+		res, err = runner(ctx, req.GetUrn(), cmd, inputs, runResult{})
 		if err != nil {
 			return nil, err
 		}
@@ -401,9 +424,11 @@ func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumir
 }
 
 func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	if t := resourceType(req.GetUrn(), req.GetType()); t != localCommand {
+	t := resourceType(req.GetUrn(), req.GetType())
+	if t != localCommand && t != remoteCommand {
 		return nil, unsupported(t)
 	}
+	runner := p.runnerFor(t)
 	olds, err := unmarshal(req.GetOlds(), "update.olds")
 	if err != nil {
 		return nil, err
@@ -414,6 +439,9 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	}
 	prev := previousOutputs(olds)
 	state := news.Copy()
+	if t == remoteCommand {
+		secretConnection(state)
+	}
 	if req.GetPreview() {
 		prev.apply(state, anySecret(news) || anySecret(olds))
 		if anyUnknown(news) {
@@ -433,7 +461,7 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 		cmd, ok = stringInput(news, "create")
 	}
 	if ok {
-		res, err = p.run(ctx, req.GetUrn(), cmd, news, prev)
+		res, err = runner(ctx, req.GetUrn(), cmd, news, prev)
 		if err != nil {
 			return nil, err
 		}
@@ -447,7 +475,8 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 }
 
 func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
-	if t := resourceType(req.GetUrn(), req.GetType()); t != localCommand {
+	t := resourceType(req.GetUrn(), req.GetType())
+	if t != localCommand && t != remoteCommand {
 		return nil, unsupported(t)
 	}
 	props, err := unmarshal(req.GetProperties(), "delete.properties")
@@ -455,7 +484,7 @@ func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*e
 		return nil, err
 	}
 	if cmd, ok := stringInput(props, "delete"); ok {
-		if _, err := p.run(ctx, req.GetUrn(), cmd, props, previousOutputs(props)); err != nil {
+		if _, err := p.runnerFor(t)(ctx, req.GetUrn(), cmd, props, previousOutputs(props)); err != nil {
 			return nil, err
 		}
 	}
@@ -571,15 +600,95 @@ func stringList(m resource.PropertyMap, key resource.PropertyKey) ([]string, boo
 	return out, true
 }
 
+// runFunc runs one command of a resource: locally or over SSH.
+type runFunc func(ctx context.Context, urn, command string, in resource.PropertyMap, prev runResult) (runResult, error)
+
+func (p *provider) runnerFor(typ string) runFunc {
+	if typ == remoteCommand {
+		return p.runRemote
+	}
+	return p.run
+}
+
 func (p *provider) log(ctx context.Context, urn, msg string) {
+	p.logAt(ctx, pulumirpc.LogSeverity_INFO, urn, msg)
+}
+
+func (p *provider) logAt(ctx context.Context, severity pulumirpc.LogSeverity, urn, msg string) {
 	if p.engine == nil || msg == "" {
 		return
 	}
-	_, err := p.engine.Log(ctx, &pulumirpc.LogRequest{
-		Severity: pulumirpc.LogSeverity_INFO, Message: msg, Urn: urn,
-	})
+	_, err := p.engine.Log(ctx, &pulumirpc.LogRequest{Severity: severity, Message: msg, Urn: urn})
 	if err != nil {
 		logging.V(5).Infof("log to engine failed: %v", err)
+	}
+}
+
+// outputStreams wires a command's stdout and stderr: captured each, combined (for error messages), and
+// line by line to the engine log as `logging` asks (default stdoutAndStderr). Call finish after the command.
+type outputStreams struct {
+	stdout, stderr bytes.Buffer
+	combined       bytes.Buffer
+	outW, errW     io.Writer
+	logW           *io.PipeWriter
+	logDone        chan struct{}
+}
+
+func (p *provider) newOutputStreams(ctx context.Context, urn string, in resource.PropertyMap) *outputStreams {
+	o := &outputStreams{logDone: make(chan struct{})}
+	var mu sync.Mutex
+	combinedW := syncBuffer{mu: &mu, buf: &o.combined}
+	logR, logW := io.Pipe()
+	o.logW = logW
+
+	mode := "stdoutAndStderr"
+	if m, ok := stringInput(in, "logging"); ok {
+		mode = m
+	}
+	outWriters := []io.Writer{&o.stdout, combinedW}
+	if mode == "stdout" || mode == "stdoutAndStderr" {
+		outWriters = append(outWriters, logW)
+	}
+	errWriters := []io.Writer{&o.stderr, combinedW}
+	if mode == "stderr" || mode == "stdoutAndStderr" {
+		errWriters = append(errWriters, logW)
+	}
+	o.outW = io.MultiWriter(outWriters...)
+	o.errW = io.MultiWriter(errWriters...)
+
+	go func() {
+		defer close(o.logDone)
+		buf := make([]byte, 32*1024)
+		var pending string
+		for {
+			n, err := logR.Read(buf)
+			if n > 0 {
+				pending += string(buf[:n])
+				for {
+					i := strings.IndexByte(pending, '\n')
+					if i < 0 {
+						break
+					}
+					p.log(ctx, urn, pending[:i])
+					pending = pending[i+1:]
+				}
+			}
+			if err != nil {
+				p.log(ctx, urn, pending)
+				return
+			}
+		}
+	}()
+	return o
+}
+
+// finish flushes the log and returns the outputs with one trailing newline trimmed.
+func (o *outputStreams) finish() runResult {
+	_ = o.logW.Close()
+	<-o.logDone
+	return runResult{
+		stdout: strings.TrimSuffix(o.stdout.String(), "\n"),
+		stderr: strings.TrimSuffix(o.stderr.String(), "\n"),
 	}
 }
 
@@ -602,27 +711,11 @@ func (p *provider) run(ctx context.Context, urn, command string, in resource.Pro
 	}
 	argv = append(append([]string(nil), argv...), command)
 
-	var stdout, stderr, combined bytes.Buffer
-	var mu sync.Mutex
-	combinedW := syncBuffer{mu: &mu, buf: &combined}
-	logR, logW := io.Pipe()
-
-	mode := "stdoutAndStderr"
-	if m, ok := stringInput(in, "logging"); ok {
-		mode = m
-	}
-	outWriters := []io.Writer{&stdout, combinedW}
-	if mode == "stdout" || mode == "stdoutAndStderr" {
-		outWriters = append(outWriters, logW)
-	}
-	errWriters := []io.Writer{&stderr, combinedW}
-	if mode == "stderr" || mode == "stdoutAndStderr" {
-		errWriters = append(errWriters, logW)
-	}
+	streams := p.newOutputStreams(ctx, urn, in)
 
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdout = io.MultiWriter(outWriters...)
-	cmd.Stderr = io.MultiWriter(errWriters...)
+	cmd.Stdout = streams.outW
+	cmd.Stderr = streams.errW
 	if dir, ok := stringInput(in, "dir"); ok && dir != "" {
 		cmd.Dir = dir
 	} else {
@@ -662,42 +755,12 @@ func (p *provider) run(ctx context.Context, urn, command string, in resource.Pro
 		cmd.Stdin = strings.NewReader(stdin)
 	}
 
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		buf := make([]byte, 32*1024)
-		var pending string
-		for {
-			n, err := logR.Read(buf)
-			if n > 0 {
-				pending += string(buf[:n])
-				for {
-					i := strings.IndexByte(pending, '\n')
-					if i < 0 {
-						break
-					}
-					p.log(ctx, urn, pending[:i])
-					pending = pending[i+1:]
-				}
-			}
-			if err != nil {
-				p.log(ctx, urn, pending)
-				return
-			}
-		}
-	}()
-
 	err := cmd.Run()
-	_ = logW.Close()
-	<-logDone
+	res := streams.finish()
 	if err != nil {
-		return runResult{}, fmt.Errorf("%w: running %q:\n%s", err, command, combined.String())
+		return runResult{}, fmt.Errorf("%w: running %q:\n%s", err, command, streams.combined.String())
 	}
 
-	res := runResult{
-		stdout: strings.TrimSuffix(stdout.String(), "\n"),
-		stderr: strings.TrimSuffix(stderr.String(), "\n"),
-	}
 	if globs, ok := stringList(in, "assetPaths"); ok {
 		assets, err := globAssets(cmd.Dir, globs)
 		if err != nil {

@@ -1,4 +1,4 @@
-import { STEP_ENV } from "../../components/core/step";
+import { STEP_ENV } from "../../components/core/step-env";
 
 /** What the step runner knows about the step it runs. */
 export interface StepContext {

@@ -2,12 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { recordStep } from "./registry";
 import { SshTarget } from "./ssh";
+import { STEP_ENV } from "./step-env";
 
 /** The command line that runs the project's step runner (bin/step.js) from the project root. */
 export const STEP_RUNNER = "node bin/step.js";
 
 /** Environment variable that carries a step's id, kind and params to the step runner. */
-export const STEP_ENV = "UPGRADE_STEP";
+export { STEP_ENV };
 
 /** A value that comes from an earlier step's result, so the plan can name where it comes from. */
 export interface StepRef {
@@ -109,8 +110,10 @@ export class Step extends pulumi.ComponentResource {
         recordStep({ id: name, kind: args.kind, title: args.title, params: shown, dependsOn, procedure: args.procedure });
 
         const spec = pulumi.output({ id: name, kind: args.kind, params }).apply(s => JSON.stringify(s));
-        // The trigger makes the step run again when the run or what it does changes.
-        const triggers = [args.runKey, pulumi.output({ step: name, kind: args.kind, params })];
+        // The trigger makes the step run again when the run or what it does changes. A plain object,
+        // not one output: during preview only the params computed by earlier steps are unknown, so
+        // the policy pack still reads the others (the agent of a deploy, the name of a setting).
+        const triggers = [args.runKey, { step: name, kind: args.kind, params }];
         const childOpts: pulumi.CustomResourceOptions = { parent: this, dependsOn: after };
 
         let stdout: pulumi.Output<string>;

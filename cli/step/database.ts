@@ -69,23 +69,33 @@ export async function backup(ctx: StepContext): Promise<Record<string, unknown>>
     return { path: file, size, sha256, tables, full };
 }
 
-/** Row counts per table in a data-only SQL script made by pg_restore. */
-export function rowsInScript(sql: string): Record<string, number> {
+/** The name of a table as pg_restore writes it in a COPY line, without quotes and the public schema. */
+const bareName = (t: string) => t.replace(/"/g, "").replace(/^public\./, "");
+
+/**
+ * Row counts per table in a data-only SQL script made by pg_restore; with `environment`, only the
+ * rows of that environment (tables without an `environment` column are listed in `unscoped`).
+ */
+export function rowsInScript(sql: string, environment?: string): { counts: Record<string, number>; unscoped: string[] } {
     const counts: Record<string, number> = {};
+    const unscoped: string[] = [];
     let current: string | undefined;
+    let envColumn = -1;
     for (const line of sql.split("\n")) {
         if (current) {
             if (line === "\\.") current = undefined;
-            else counts[current]++;
+            else if (environment === undefined || line.split("\t")[envColumn] === environment) counts[current]++;
             continue;
         }
-        const m = /^COPY ([^ (]+) /.exec(line);
+        const m = /^COPY ([^ (]+) (?:\(([^)]*)\) )?FROM stdin/.exec(line);
         if (m) {
-            current = m[1].replace(/"/g, "").replace(/^public\./, "");
+            current = bareName(m[1]);
             counts[current] = 0;
+            envColumn = (m[2] ?? "").split(",").map(c => c.trim().replace(/"/g, "")).indexOf("environment");
+            if (environment !== undefined && envColumn < 0) unscoped.push(current);
         }
     }
-    return counts;
+    return { counts, unscoped };
 }
 
 export async function restore(ctx: StepContext): Promise<Record<string, unknown>> {
@@ -98,12 +108,37 @@ export async function restore(ctx: StepContext): Promise<Record<string, unknown>
         if (actual !== ctx.params.sha256) throw new StepFailure(`backup ${file} has sha256 ${actual}, expected ${ctx.params.sha256}: nothing was restored`);
     }
     await verifyDump(c, file, tables, ctx.env);
+    // The inventory tables hold every environment of the server: restore only the rows of the one
+    // this step works on, so the other environments keep what changed since the backup.
+    const environment = ctx.params.environment === undefined ? undefined : param(ctx, "environment", isString, "an environment id");
+    if (environment !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(environment)) {
+        throw new StepFailure(`"${environment}" is not an environment id: nothing was restored`);
+    }
     const script = await run(tool(c, "pg_restore"), ["--data-only", ...tables.flatMap(t => ["-t", t.split(".").pop()!]), "-f", "-", file], { env: ctx.env });
     if (script.code !== 0) throw new StepFailure(`pg_restore could not read ${file}: ${script.stderr.trim()}`);
-    const expected = rowsInScript(script.stdout);
+    const { counts: expected, unscoped } = rowsInScript(script.stdout, environment);
+    if (unscoped.length) {
+        throw new StepFailure(`table(s) ${unscoped.join(", ")} have no environment column: the rows of environment ${environment} cannot be told apart; nothing was restored`);
+    }
+    const qualified = (t: string) => (t.includes(".") ? t : `public.${t}`);
+    const temp = (t: string) => `pg_temp.restore_${bareName(t).replace(/\W/g, "_")}`;
+    const where = environment === undefined ? "" : ` WHERE environment = '${environment}'`;
+    let sql: string;
+    if (environment === undefined) {
+        sql = `TRUNCATE TABLE ${tables.join(", ")};\n${script.stdout}`;
+    } else {
+        // The dump's rows go to temporary copies of the tables first; then the environment's rows are replaced.
+        const byName = new Map(tables.map(t => [bareName(t), t]));
+        sql = [
+            ...tables.map(t => `CREATE TEMP TABLE ${temp(t).slice("pg_temp.".length)} (LIKE ${qualified(t)} INCLUDING DEFAULTS) ON COMMIT DROP;`),
+            script.stdout.replace(/^COPY ([^ (]+) /gm, (line, name: string) => (byName.has(bareName(name)) ? `COPY ${temp(byName.get(bareName(name))!)} ` : line)),
+            "RESET search_path;",
+            ...tables.flatMap(t => [`DELETE FROM ${qualified(t)}${where};`, `INSERT INTO ${qualified(t)} SELECT * FROM ${temp(t)}${where};`]),
+        ].join("\n");
+    }
     const sqlFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "restore-")), "restore.sql");
     // One transaction: the tables are emptied and refilled together, or not touched at all.
-    fs.writeFileSync(sqlFile, `TRUNCATE TABLE ${tables.join(", ")};\n${script.stdout}`);
+    fs.writeFileSync(sqlFile, sql + "\n");
     try {
         const load = await run(tool(c, "psql"), [...connArgs(c), "-d", c.database, "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", "-f", sqlFile], { env: ctx.env });
         if (load.code !== 0) throw new StepFailure(`restoring ${tables.join(", ")} failed and was rolled back: ${load.stderr.trim()}`);
@@ -112,11 +147,11 @@ export async function restore(ctx: StepContext): Promise<Record<string, unknown>
     }
     const counts: Record<string, number> = {};
     for (const t of tables) {
-        const q = await run(tool(c, "psql"), [...connArgs(c), "-d", c.database, "-X", "-A", "-t", "-c", `SELECT count(*) FROM ${t}`], { env: ctx.env });
+        const q = await run(tool(c, "psql"), [...connArgs(c), "-d", c.database, "-X", "-A", "-t", "-c", `SELECT count(*) FROM ${t}${where}`], { env: ctx.env });
         counts[t] = Number(q.stdout.trim());
-        const want = expected[t.replace(/^public\./, "")] ?? 0;
-        if (q.code !== 0 || counts[t] !== want) throw new StepFailure(`after the restore ${t} has ${q.stdout.trim() || "?"} rows, the backup ${want}`);
+        const want = expected[bareName(t)] ?? 0;
+        if (q.code !== 0 || counts[t] !== want) throw new StepFailure(`after the restore ${t} has ${q.stdout.trim() || "?"} rows${where ? " of the environment" : ""}, the backup ${want}`);
     }
-    ctx.log(`restored ${tables.map(t => `${t} (${counts[t]} rows)`).join(", ")} from ${file}`);
-    return { restored: tables, rows: counts, file };
+    ctx.log(`restored ${tables.map(t => `${t} (${counts[t]} rows)`).join(", ")}${environment ? ` of environment ${environment}` : ""} from ${file}`);
+    return { restored: tables, rows: counts, file, ...(environment ? { environment } : {}) };
 }

@@ -36,12 +36,18 @@ export function backup(db: DatabaseArgs, args: { tables: string[]; full: boolean
     };
 }
 
-/** Verify a dump (checksum and `pg_restore --list`), then restore the tables from it in one transaction. */
-export function restore(db: DatabaseArgs, args: { tables: string[]; file: pulumi.Input<string>; sha256?: pulumi.Input<string> }): StepDef {
+/**
+ * Verify a dump (checksum and `pg_restore --list`), then restore the tables from it in one transaction.
+ * With `environment`, only that environment's rows are replaced: the other environments' rows stay as they are.
+ */
+export function restore(db: DatabaseArgs, args: { tables: string[]; file: pulumi.Input<string>; sha256?: pulumi.Input<string>; environment?: string }): StepDef {
     return {
         kind: "db-restore",
-        title: `Restore the database tables ${args.tables.join(", ")} from the backup`,
-        params: { ...connection(db), tables: args.tables, file: args.file, ...(args.sha256 ? { sha256: args.sha256 } : {}) },
+        title: `Restore the database tables ${args.tables.join(", ")} from the backup${args.environment ? " (the rows of this environment)" : ""}`,
+        params: {
+            ...connection(db), tables: args.tables, file: args.file,
+            ...(args.sha256 ? { sha256: args.sha256 } : {}), ...(args.environment ? { environment: args.environment } : {}),
+        },
         runner: { environment: environment(db) },
     };
 }

@@ -47,8 +47,9 @@ export class UpgradeAbort extends pulumi.ComponentResource {
             compileTitle: "Update project & recompile on the reverted release",
         });
         if (args.restore) {
+            // The inventory tables are shared by every environment of the server: only this one's rows go back.
             seq.add("abort-db-restore", db.restore(args.restore.database, {
-                tables: args.restore.tables, file: args.restore.file, sha256: args.restore.sha256,
+                tables: args.restore.tables, file: args.restore.file, sha256: args.restore.sha256, environment: o.environment,
             }));
         }
         seq.add("abort-auto-deploy-on", steps.setting(o, "auto_deploy", true, { title: "Re-enable auto_deploy" }));

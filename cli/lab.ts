@@ -6,6 +6,9 @@ import { loadStack } from "./stack-config";
 
 const USAGE = "usage: node bin/lab.js info|baseline|summary --stack <name> [--files DIR] [--outputs FILE]";
 
+/** Procedures that deploy a model into an empty environment: the lab starts them without the release-A baseline. */
+export const FIRST_DEPLOYMENT_PROCEDURES: readonly string[] = ["install", "lsm-install", "careful-deploy"];
+
 /**
  * Helpers of `npm run lab`: what the lab stack needs started, the production baseline
  * (release A deployed before the upgrade), and the summary printed at the end.
@@ -22,9 +25,16 @@ export async function main(argv: string[]): Promise<number> {
             // Shell variables for scripts/lab.sh.
             const release = /(?:^|-)([ab])$/i.exec(config.target)?.[1]?.toLowerCase();
             if (!release) throw new Error(`lab target "${config.target}" must end in -a or -b (the lab model's releases)`);
+            const stack = args.stack ?? "lab";
             const lines = {
                 LAB_URL: o.url, LAB_HTTP_PORT: url.port, LAB_ENV_ID: o.environment,
-                LAB_PG_PORT: String(config.database?.port ?? 5432), LAB_RELEASE: release, LAB_TARGET: config.target,
+                // No database in the stack: the lab picks a free port (or keeps the one it has).
+                LAB_PG_PORT: config.database ? String(config.database.port) : "", LAB_RELEASE: release, LAB_TARGET: config.target,
+                LAB_PROCEDURE: config.procedure,
+                // Each stack has its own environment on the lab's server, named after the stack.
+                LAB_ENV_NAME: stack,
+                // A first deployment starts from an empty environment; the others from release A in production.
+                LAB_BASELINE: String(!FIRST_DEPLOYMENT_PROCEDURES.includes(config.procedure)),
             };
             for (const [k, v] of Object.entries(lines)) process.stdout.write(`${k}=${v}\n`);
             return 0;

@@ -12,6 +12,10 @@ if [ ! -d "$root/node_modules/@pulumi/pulumi" ] || [ "$root/package-lock.json" -
     echo "== npm ci" >&2
     (cd "$root" && npm ci --no-audit --no-fund >&2)
 fi
+if [ -f "$root/policy/package.json" ] && { [ ! -d "$root/policy/node_modules/@pulumi/policy" ] || [ "$root/policy/package-lock.json" -nt "$root/policy/node_modules/.package-lock.json" ]; }; then
+    echo "== npm ci (policy pack)" >&2
+    (cd "$root/policy" && npm ci --no-audit --no-fund >&2)
+fi
 echo "== engine" >&2
 # shellcheck source=engine/env.sh
 source "$root/scripts/engine/env.sh"

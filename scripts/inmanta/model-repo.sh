@@ -2,9 +2,10 @@
 # Publish a release of the lab service model (lab/inmanta/model) into a local git repository
 # that the orchestrator clones and pulls ("Update project & recompile").
 #
-#   scripts/inmanta/model-repo.sh REPO_DIR a|b [BRANCH]   -> prints the repository URL (file://...)
+#   scripts/inmanta/model-repo.sh REPO_DIR a|b|broken [BRANCH]   -> prints the repository URL (file://...)
 #
-# The tree of the release is common/ with release-<a|b>/ laid over it. Every publish is a new
+# The tree of the release is common/ with release-<name>/ laid over it. Release "broken" is release B
+# with a main.cf that does not compile (for the compile-failure tests). Every publish is a new
 # commit on BRANCH (default "release") whose tree is that release, so the history only moves
 # forward and the server's `git pull` always fast-forwards: publishing A after B is the
 # "revert commit" of the abort procedure.
@@ -17,8 +18,8 @@ log() { echo "[model-repo] $*" >&2; }
 REPO="${1:-}"
 RELEASE="${2:-}"
 BRANCH="${3:-release}"
-[[ -n "$REPO" && "$RELEASE" =~ ^(a|b|A|B)$ ]] || { log "usage: $0 REPO_DIR a|b [BRANCH]"; exit 1; }
-RELEASE="$(echo "$RELEASE" | tr 'AB' 'ab')"
+[[ -n "$REPO" && "$RELEASE" =~ ^[A-Za-z0-9-]+$ ]] || { log "usage: $0 REPO_DIR a|b|broken [BRANCH]"; exit 1; }
+RELEASE="${RELEASE,,}"
 RELDIR="$MODEL/release-$RELEASE"
 [[ -d "$RELDIR" ]] || { log "no $RELDIR"; exit 1; }
 

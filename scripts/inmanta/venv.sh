@@ -48,6 +48,16 @@ if venv_ok; then
   exit 0
 fi
 
+# Serialize concurrent builds (the lab and the tests may ask at once); the winner's venv is reused.
+mkdir -p "$(dirname "$VENV")"
+exec 9>"$VENV.lock"
+flock 9
+if venv_ok; then
+  log "reusing $VENV (inmanta-core $VERSION), built meanwhile"
+  echo "$VENV"
+  exit 0
+fi
+
 PY="$(pick_python)"
 log "creating $VENV with $PY ($("$PY" --version 2>&1)), inmanta-core==$VERSION"
 rm -rf "$VENV"

@@ -1,9 +1,11 @@
-import { execFileSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { parse, stringify } from "yaml";
+import { InmantaClient } from "../../components/inmanta/client";
 
 const ROOT = path.join(__dirname, "..", "..");
 const COPIED = ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "package-lock.json", "components", "cli", "bin", "scripts", "lab", "stacks", "engine"];
@@ -19,6 +21,16 @@ export async function freePort(): Promise<number> {
     });
 }
 
+/** A command's exit status and everything it printed (stdout and stderr, in order). */
+export interface RunResult {
+    status: number;
+    output: string;
+    seconds: number;
+}
+
+/** A stack's `upgrade:` configuration, keys without the namespace (`procedure`, `orchestrator`, ...). */
+export type StackConfig = Record<string, unknown>;
+
 export interface LabCopy {
     dir: string;
     url: string;
@@ -28,6 +40,53 @@ export interface LabCopy {
     lab(args?: string[]): string;
     down(): void;
     psql(sql: string): string;
+
+    /** The lab's services in the copy: `.lab/inmanta` (pg/, server/, repo/, lab.env). */
+    inmantaDir: string;
+    /** Environment of the commands run in the copy (the lab's engine state and passphrase). */
+    env: NodeJS.ProcessEnv;
+    /** `scripts/lab.sh` whatever its exit status, with stdout and stderr in one text. */
+    tryLab(args?: string[]): RunResult;
+    /**
+     * `pulumi up` of a stack of the copy, as scripts/lab.sh runs it (without setting up the lab):
+     * resolves whatever the exit status, so a test can act on the server while it runs.
+     */
+    up(stack?: string): Promise<RunResult>;
+    /** Write `stacks/Pulumi.<name>.yaml` from `upgrade:` keys (the encryption salt of an existing file is kept). */
+    writeStack(name: string, config: StackConfig): void;
+    /** The `upgrade:` keys of a stack file of the copy. */
+    readStack(name: string): StackConfig;
+    /** Change a stack file of the copy in place. */
+    editStack(name: string, edit: (config: StackConfig) => void): void;
+    /** A step's result as recorded in the stack's state (`pulumi stack export`), or undefined when it never ran. */
+    stepResult(stack: string, step: string): Record<string, unknown> | undefined;
+    /** Publish a release of the lab model (a, b, broken) as a new commit of the copy's model repository. */
+    publish(release: string): void;
+    /** Stop or start the copy's Inmanta server (same folder, same ports). */
+    server(action: "start" | "stop"): void;
+    /** A client for an environment of the copy's server (default: the lab stack's). */
+    client(environment?: string): InmantaClient;
+    /** Stop the services and delete the copy (kept when UPGRADE_KEEP_LAB is set, to look around). */
+    remove(): void;
+}
+
+/** Run a program in a shell with stdout and stderr merged, in order. */
+function runMerged(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): RunResult {
+    const started = Date.now();
+    const r = spawnSync("bash", ["-c", 'exec "$0" "$@" 2>&1', cmd, ...args],
+        { cwd: opts.cwd, env: opts.env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    if (r.error) throw r.error;
+    return { status: r.status ?? 1, output: r.stdout, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Keep every run's output in the copy (.lab/runs/NN-what.log), for a look after a failure. */
+function keepLog(dir: string, what: string, r: RunResult): RunResult {
+    const runs = path.join(dir, ".lab", "runs");
+    fs.mkdirSync(runs, { recursive: true });
+    const n = String(fs.readdirSync(runs).length + 1).padStart(2, "0");
+    fs.writeFileSync(path.join(runs, `${n}-${what.replace(/[^A-Za-z0-9_.-]+/g, "_")}.log`),
+        `# exit ${r.status} after ${r.seconds.toFixed(1)} s\n${r.output}`);
+    return r;
 }
 
 /**
@@ -52,8 +111,30 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s):
         .replace(/port: 54329/, `port: ${pgPort}`);
     fs.writeFileSync(stackFile, edit(yaml));
     const env = { ...process.env, PULUMI_BACKEND_URL: "", CI: "true" };
+    const inmantaDir = path.join(dir, ".lab", "inmanta");
+    // What scripts/lab.sh sets up before `pulumi up`.
+    const upEnv: NodeJS.ProcessEnv = {
+        ...process.env, CI: "true",
+        PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}`,
+        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "upgrade-lab",
+        UPGRADE_LAB_DIR: path.join(dir, ".lab"),
+    };
+    const stackPath = (name: string) => path.join(dir, "stacks", `Pulumi.${name}.yaml`);
+    const readDoc = (name: string) => (fs.existsSync(stackPath(name))
+        ? parse(fs.readFileSync(stackPath(name), "utf8")) ?? {} : {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
+    const writeStack = (name: string, config: StackConfig) => {
+        const doc: Record<string, unknown> = {
+            config: Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined).map(([k, v]) => [`upgrade:${k}`, v])),
+        };
+        const salt = readDoc(name).encryptionsalt;
+        if (salt) doc.encryptionsalt = salt;
+        fs.writeFileSync(stackPath(name), stringify(doc));
+    };
+    const readStack = (name: string): StackConfig => Object.fromEntries(Object.entries(readDoc(name).config ?? {})
+        .filter(([k]) => k.startsWith("upgrade:")).map(([k, v]) => [k.slice("upgrade:".length), v]));
+    const script = (...p: string[]) => path.join(dir, "scripts", ...p);
     return {
-        dir, url, environment, pgPort,
+        dir, url, environment, pgPort, inmantaDir, env: upEnv,
         lab: (args = []) => execFileSync("bash", [path.join(dir, "scripts", "lab.sh"), ...args],
             { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 }),
         down: () => {
@@ -61,5 +142,70 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s):
         },
         psql: (sql: string) => execFileSync("bash", [path.join(dir, "scripts", "inmanta", "pg.sh"), "psql", path.join(dir, ".lab", "inmanta", "pg"),
             String(pgPort), "-X", "-A", "-t", "-c", sql], { encoding: "utf8" }).trim(),
+
+        tryLab: (args = []) => keepLog(dir, `lab ${args.join(" ")}`, runMerged(script("lab.sh"), args, { cwd: dir, env })),
+        up: (stack = "lab") => new Promise((resolve, reject) => {
+            const started = Date.now();
+            const child = spawn("bash", ["-c",
+                `pulumi stack select --create "$0" --non-interactive >/dev/null && exec pulumi up --yes --non-interactive --skip-preview --stack "$0"`, stack],
+            { cwd: dir, env: upEnv, stdio: ["ignore", "pipe", "pipe"] });
+            let output = "";
+            child.stdout.on("data", d => (output += d));
+            child.stderr.on("data", d => (output += d));
+            child.on("error", reject);
+            child.on("close", code => resolve(keepLog(dir, `up ${stack}`, { status: code ?? 1, output, seconds: (Date.now() - started) / 1000 })));
+        }),
+        writeStack,
+        readStack,
+        editStack: (name, edit) => {
+            const config = readStack(name);
+            edit(config);
+            writeStack(name, config);
+        },
+        stepResult: (stack, step) => {
+            const state = JSON.parse(execFileSync("pulumi", ["stack", "export", "--stack", stack],
+                { cwd: dir, env: upEnv, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 })) as
+                { deployment: { resources?: { urn: string; type: string; outputs?: { stdout?: string } }[] } };
+            const r = (state.deployment.resources ?? []).find(x => x.type === "command:local:Command" && x.urn.endsWith(`::${step}`));
+            return r?.outputs?.stdout ? JSON.parse(r.outputs.stdout) : undefined;
+        },
+        publish: (release: string) => {
+            execFileSync("bash", [script("inmanta", "model-repo.sh"), path.join(inmantaDir, "repo"), release], { stdio: "ignore" });
+        },
+        server: (action) => {
+            const args = action === "start" ? [String(pgPort), String(httpPort)] : [];
+            execFileSync("bash", [script("inmanta", "server.sh"), action, path.join(inmantaDir, "server"), ...args], { stdio: "ignore" });
+        },
+        client: (env = environment) => new InmantaClient({ url, environment: env }),
+        remove: () => {
+            try {
+                execFileSync("bash", [script("inmanta", "lab.sh"), "down", inmantaDir], { stdio: "ignore" });
+            } finally {
+                if (!process.env.UPGRADE_KEEP_LAB) fs.rmSync(dir, { recursive: true, force: true });
+            }
+        },
     };
+}
+
+/** Ids of the steps the engine created in one run, in order. */
+export function createdSteps(output: string): string[] {
+    return [...output.matchAll(/command:local:Command (\S+) created/g)].map(m => m[1]);
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * The JSON result a step printed when the engine created it in this run. The engine shows a
+ * command's last line beside "created" and, in the diagnostics at the end, everything it printed
+ * (stdout and stderr interleaved): the result is the line that is a JSON object.
+ */
+export function stepOutput(output: string, step: string): Record<string, unknown> {
+    if (!createdSteps(output).includes(step)) throw new Error(`step ${step} was not created in this run`);
+    const block = new RegExp(`^\\s*command:local:Command \\(${escape(step)}\\):\\n((?:[ \\t]+\\S.*\\n?)*)`, "m").exec(output);
+    const candidates = [
+        ...(block ? block[1].split("\n").map(l => l.trim()) : []),
+        new RegExp(`${escape(step)} created \\([^)]*\\) (\\{.*\\})`).exec(output)?.[1] ?? "",
+    ].filter(l => l.startsWith("{") && l.endsWith("}"));
+    if (!candidates.length) throw new Error(`step ${step} printed no result in this run`);
+    return JSON.parse(candidates[0]);
 }

@@ -1,0 +1,198 @@
+import { strict as assert } from "assert";
+import { randomUUID } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { createdSteps, LabCopy, makeLabCopy, RunResult, stepOutput } from "../support/lab-copy";
+import { desiredStates, get, labStackBase, removeAfter, resourceActions, settings, versionModel } from "./server-checks";
+
+/**
+ * The two first-deployment procedures on the real parts (engine, Inmanta server, PostgreSQL), each
+ * in a new, empty environment of its own lab copy: `scripts/lab.sh --stack <name>` without the
+ * release-A baseline, then checked on the server.
+ */
+
+const AUTOMATION_ON = {
+    agent_trigger_method_on_auto_deploy: "push_incremental_deploy",
+    auto_deploy: true,
+    push_on_auto_deploy: true,
+    server_compile: true,
+    protected_environment: true,
+};
+
+const filesOf = (lab: LabCopy) => path.join(lab.inmantaDir, "server", "files");
+const stepsOf = (lab: LabCopy) => JSON.parse(fs.readFileSync(path.join(lab.dir, ".lab", "outputs.json"), "utf8")).steps as string[];
+
+describe("lab: first deployment of the LSM model (lsm-install) into an empty environment", function () {
+    this.timeout(15 * 60 * 1000);
+    let lab: LabCopy;
+    let env: string;
+    let run: RunResult;
+
+    before(async () => {
+        lab = await makeLabCopy();
+        env = randomUUID();
+        lab.writeStack("install", {
+            procedure: "lsm-install",
+            target: "release-a",
+            ...labStackBase(lab, env),
+            lsm: { entryPoint: "loader.cf", instanceUpdatesExpected: false },
+            install: { expectedSettings: { server_compile: true, protected_environment: false, autostart_agent_deploy_interval: "600" } },
+            approval: {
+                // The first dry run: the lab agent does not exist before the internal agent has deployed
+                // its std::AgentConfig, so the server reports its files as agent_down (NOTES.md).
+                allow: [
+                    { resource: "std::AgentConfig[internal,agentname=lab]", status: ["added"] },
+                    { resource: "upgradelab::ConfigFile[lab,path=*/service-*.conf]", status: ["agent_down"] },
+                ],
+            },
+            apiTests: { command: "grep -qx 'release A' .lab/inmanta/server/files/service-a.conf && echo 'service-a.conf holds release A'" },
+        });
+        run = lab.tryLab(["--stack", "install", "--keep-running"]);
+    });
+    removeAfter(() => lab);
+
+    it("ran every step of the procedure in order, without the release-A baseline", () => {
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /first deployment \(procedure lsm-install\): no baseline/);
+        assert.doesNotMatch(run.output, /\[lab\] baseline/);
+        const expected = [
+            "install-settings-check", "install-protected-environment", "install-auto-deploy-off", "install-compile",
+            "install-export", "install-recompile", "install-dryrun", "install-approval", "install-deploy",
+            "install-agent-trigger-method-on-auto-deploy", "install-auto-deploy", "install-push-on-auto-deploy",
+            "install-server-compile", "install-api-tests",
+        ];
+        assert.deepEqual(stepsOf(lab), expected);
+        assert.deepEqual(createdSteps(run.output), expected);
+    });
+
+    it("leaves the automation settings on and the environment protected", async () => {
+        const s = await settings(lab.url, env);
+        for (const [name, value] of Object.entries(AUTOMATION_ON)) assert.deepEqual(s[name], value, name);
+        assert.match(run.output, /\[install-auto-deploy-off\] auto_deploy: true -> false/);
+    });
+
+    it("the first compile's version stayed a candidate; the version after the export was released and deployed", async () => {
+        const first = stepOutput(run.output, "install-compile").version as number;
+        const recompiled = stepOutput(run.output, "install-recompile").version as number;
+        assert.ok(recompiled > first);
+        const states = await desiredStates(lab.url, env);
+        assert.deepEqual(states.filter(s => s.status === "active").map(s => s.version), [recompiled], JSON.stringify(states));
+        assert.ok(["candidate", "skipped_candidate"].includes(states.find(s => s.version === first)!.status), JSON.stringify(states));
+        const v = await versionModel(lab.url, env, recompiled);
+        assert.equal(v.released, true);
+        assert.equal(v.deployed, true);
+        assert.equal(v.result, "success");
+        assert.equal(v.done, v.total);
+    });
+
+    it("the strict exporter wrote the service entity of release A; no instance changed", () => {
+        assert.match(run.output, /service_entities_exporter_strict: 1 service entities exported/);
+        const entity = lab.psql(`SELECT name || ' v' || version || ' ' || jsonb_array_length(attributes) FROM lsm_serviceentity WHERE environment = '${env}'`);
+        assert.equal(entity, "lab_config_file v1 2");
+        const changed = lab.psql(`SELECT count(*) FROM lsm_serviceinstance WHERE environment = '${env}' AND rollback_attributes IS NOT NULL`);
+        assert.equal(changed, "0");
+    });
+
+    it("the lab agent wrote the files of release A; the internal agent deployed its agent config first", async () => {
+        assert.equal(fs.readFileSync(path.join(filesOf(lab), "service-a.conf"), "utf8"), "release A\n");
+        assert.ok(!fs.existsSync(path.join(filesOf(lab), "service-b.conf")));
+        const deploys = (await resourceActions(lab.url, env, { action: "deploy" })).filter(a => a.status === "deployed");
+        const firstOf = (agent: string) => deploys.find(a => a.agent === agent);
+        assert.ok(firstOf("internal") && firstOf("lab"), JSON.stringify(deploys));
+        assert.deepEqual(firstOf("internal")!.resources, ["std::AgentConfig[internal,agentname=lab]"]);
+        assert.ok(firstOf("internal")!.finished! <= firstOf("lab")!.started, "the lab agent came up through the internal agent's deploy");
+        const summary = await get<{ metadata: { deploy_summary: { total: number; by_state: Record<string, number> } } }>(
+            lab.url, env, "/api/v2/resource?deploy_summary=true");
+        assert.equal(summary.metadata.deploy_summary.by_state.deployed, summary.metadata.deploy_summary.total);
+        assert.match(run.output, /service-a\.conf holds release A/);
+    });
+});
+
+describe("lab: extra careful deploy (careful-deploy), the internal agent then the lab agent, in an empty environment", function () {
+    this.timeout(15 * 60 * 1000);
+    let lab: LabCopy;
+    let env: string;
+    let run: RunResult;
+    // Not the server's defaults ("600", "86400"): the restore must bring back what was noted.
+    const INTERVALS = { autostart_agent_deploy_interval: "300", autostart_agent_repair_interval: "7200" };
+
+    before(async () => {
+        lab = await makeLabCopy();
+        env = randomUUID();
+        lab.writeStack("careful", {
+            procedure: "careful-deploy",
+            target: "release-a",
+            ...labStackBase(lab, env),
+            careful: { internalAgent: "internal", agents: ["lab"] },
+        });
+        const setup = lab.tryLab(["--stack", "careful", "--setup-only"]);
+        assert.equal(setup.status, 0, setup.output);
+        const client = lab.client(env);
+        try {
+            for (const [name, value] of Object.entries(INTERVALS)) await client.setSetting(name, value);
+        } finally {
+            client.close();
+        }
+        run = lab.tryLab(["--stack", "careful", "--keep-running"]);
+    });
+    removeAfter(() => lab);
+
+    it("ran every step of the procedure in order", () => {
+        assert.equal(run.status, 0, run.output);
+        const expected = [
+            "careful-protected-environment", "careful-record-intervals",
+            "careful-autostart-agent-deploy-interval-off", "careful-autostart-agent-repair-interval-off",
+            "careful-auto-deploy-on", "careful-push-on-auto-deploy-off", "careful-compile", "careful-deploy-internal",
+            "careful-dryrun", "careful-approval", "careful-deploy-lab",
+            "careful-restore-agent-trigger-method-on-auto-deploy", "careful-restore-auto-deploy",
+            "careful-restore-push-on-auto-deploy", "careful-restore-server-compile",
+            "careful-restore-autostart-agent-deploy-interval", "careful-restore-autostart-agent-repair-interval",
+        ];
+        assert.deepEqual(stepsOf(lab), expected);
+        assert.deepEqual(createdSteps(run.output), expected);
+    });
+
+    it("noted the intervals, disabled them for the deploy, and restored the noted values at the end", async () => {
+        assert.deepEqual(stepOutput(run.output, "careful-record-intervals").values, INTERVALS);
+        for (const name of Object.keys(INTERVALS)) {
+            assert.equal(stepOutput(run.output, `careful-${name.replace(/_/g, "-")}-off`).value, "0");
+        }
+        const s = await settings(lab.url, env);
+        for (const [name, value] of Object.entries({ ...AUTOMATION_ON, ...INTERVALS })) assert.deepEqual(s[name], value, name);
+        // The intervals were restored after every other setting.
+        const created = createdSteps(run.output);
+        assert.ok(created.indexOf("careful-restore-server-compile") < created.indexOf("careful-restore-autostart-agent-deploy-interval"));
+    });
+
+    it("the compile's version was released without a push and is deployed at the end", async () => {
+        const version = stepOutput(run.output, "careful-compile").version as number;
+        const states = await desiredStates(lab.url, env);
+        assert.deepEqual(states.filter(s => s.status === "active").map(s => s.version), [version], JSON.stringify(states));
+        const v = await versionModel(lab.url, env, version);
+        assert.equal(v.released, true);
+        assert.equal(v.deployed, true);
+        assert.equal(v.result, "success");
+        assert.equal(fs.readFileSync(path.join(filesOf(lab), "service-a.conf"), "utf8"), "release A\n");
+    });
+
+    it("deployed on agent internal, then on agent lab (force repair), in that order, the lab agent after the dry run", async () => {
+        const deploys = (await resourceActions(lab.url, env, { action: "deploy" })).filter(a => a.status === "deployed");
+        // The first agent to deploy anything is the internal agent: the compile itself deployed nothing.
+        // On 14.0.0 the lab agent, new to the agent map, also deploys once when it comes up (right after the
+        // internal agent's AgentConfig, see NOTES.md); its deploy on agent is the repair after the dry run.
+        const agentsInOrder = [...new Set(deploys.map(a => a.agent))];
+        assert.deepEqual(agentsInOrder, ["internal", "lab"], JSON.stringify(deploys));
+        const internal = deploys.filter(a => a.agent === "internal");
+        const labDeploys = deploys.filter(a => a.agent === "lab");
+        assert.deepEqual(internal.flatMap(a => a.resources), ["std::AgentConfig[internal,agentname=lab]"]);
+        assert.ok(internal[0].finished! <= labDeploys[0].started);
+        // The deploy on agent lab: a full deploy of its resources after the dry run.
+        const dry = stepOutput(run.output, "careful-dryrun");
+        const dryruns = await get<{ data: { id: string; date: string }[] }>(lab.url, env, `/api/v2/dryrun/${dry.version}`);
+        const dryAt = Date.parse(dryruns.data.find(d => d.id === dry.dryrunId)!.date);
+        const repair = labDeploys.filter(a => a.started > dryAt);
+        assert.deepEqual(repair.flatMap(a => a.resources).map(r => r.replace(/path=.*\//, "path=")),
+            ["upgradelab::ConfigFile[lab,path=service-a.conf]"]);
+        assert.deepEqual(stepOutput(run.output, "careful-deploy-lab").deployed, labDeploys[0].resources);
+    });
+});

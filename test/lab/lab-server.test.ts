@@ -1,0 +1,116 @@
+import { strict as assert } from "assert";
+import { spawn } from "child_process";
+import { randomUUID } from "crypto";
+import * as path from "path";
+import { Readable } from "stream";
+import { runStep } from "../../cli/step/main";
+import { STEP_ENV } from "../../components/core/step-env";
+import { InvalidSettingValueError, UnknownSettingError } from "../../components/inmanta/client";
+import { LabCopy, makeLabCopy } from "../support/lab-copy";
+import { environmentHalted, get, labStackBase, removeAfter, settings, sleep } from "./server-checks";
+
+/**
+ * The emergency stop and the environment settings against the real Inmanta 14.0.0 server of a
+ * lab copy (an empty environment: nothing needs to be deployed for these).
+ */
+
+/** A setting that only servers with the commercial LSM extension define: this server lacks it. */
+const MISSING = "lsm_partial_compile";
+
+describe("lab: emergency stop and setting definitions on the real server", function () {
+    this.timeout(10 * 60 * 1000);
+    let lab: LabCopy;
+    let env: string;
+
+    before(async () => {
+        lab = await makeLabCopy();
+        env = randomUUID();
+        lab.writeStack("server", { procedure: "lsm-install", target: "release-a", ...labStackBase(lab, env),
+            lsm: { instanceUpdatesExpected: false } });
+        const setup = lab.tryLab(["--stack", "server", "--setup-only"]);
+        assert.equal(setup.status, 0, setup.output);
+    });
+    removeAfter(() => lab);
+
+    /** `node bin/emergency.js <action> --stack server` in the copy; resolves when the server shows the change. */
+    async function emergency(action: "halt" | "resume"): Promise<{ ms: number; code: number; output: string }> {
+        const started = Date.now();
+        const child = spawn("node", [path.join("bin", "emergency.js"), action, "--stack", "server"], { cwd: lab.dir, env: lab.env });
+        let output = "";
+        child.stdout.on("data", d => (output += d));
+        child.stderr.on("data", d => (output += d));
+        const exited = new Promise<number>(resolve => child.on("close", c => resolve(c ?? 1)));
+        let ms = -1;
+        while (ms < 0 && Date.now() - started < 10000) {
+            if ((await environmentHalted(lab.url, env)) === (action === "halt")) ms = Date.now() - started;
+            else await sleep(25);
+        }
+        return { ms, code: await exited, output };
+    }
+
+    it("npm run halt halts the real environment within 2 s; resume resumes it", async () => {
+        assert.equal(await environmentHalted(lab.url, env), false);
+        const halt = await emergency("halt");
+        assert.equal(halt.code, 0, halt.output);
+        assert.ok(halt.ms >= 0 && halt.ms <= 2000, `halted after ${halt.ms} ms (goal: 2000 ms)\n${halt.output}`);
+        assert.match(halt.output, new RegExp(`halted environment ${env} on ${lab.url} \\(stack server\\)`));
+        const resume = await emergency("resume");
+        assert.equal(resume.code, 0, resume.output);
+        assert.ok(resume.ms >= 0 && resume.ms <= 2000, `resumed after ${resume.ms} ms`);
+        assert.equal(await environmentHalted(lab.url, env), false);
+    });
+
+    /** One step through the step runner, as its command resource runs it, against the lab's server. */
+    async function step(kind: string, params: Record<string, unknown>) {
+        const logs: string[] = [];
+        const stepEnv = { INMANTA_URL: lab.url, INMANTA_ENVIRONMENT: env, INMANTA_TIMEOUT_SECONDS: "60",
+            [STEP_ENV]: JSON.stringify({ id: `lab-${kind}`, kind, params }) };
+        const result = await runStep([kind, `lab-${kind}`], stepEnv, Readable.from([""]), l => logs.push(l));
+        return { result, logs };
+    }
+
+    it("this 14.0.0 server defines push_on_auto_deploy: the optional setting is applied", async () => {
+        const defs = await get<{ data: { definition: Record<string, { type: string }> } }>(lab.url, env, "/api/v2/environment_settings");
+        assert.equal(defs.data.definition.push_on_auto_deploy.type, "bool");
+        assert.ok(!(MISSING in defs.data.definition));
+        const { result } = await step("setting", { name: "push_on_auto_deploy", value: false, optional: true });
+        assert.deepEqual(result, { name: "push_on_auto_deploy", applied: true, previous: true, value: false });
+        assert.equal((await settings(lab.url, env)).push_on_auto_deploy, false);
+        await step("setting", { name: "push_on_auto_deploy", value: true, optional: true });
+    });
+
+    it("an optional setting the server does not define is skipped, with the reason", async () => {
+        const before = await settings(lab.url, env);
+        const { result, logs } = await step("setting", { name: MISSING, value: true, optional: true });
+        assert.deepEqual(result, { name: MISSING, applied: false, reason: "not defined by this server" });
+        assert.ok(logs.some(l => l.includes(`${MISSING}: this server has no such setting, not applicable here`)), logs.join("\n"));
+        assert.deepEqual(await settings(lab.url, env), before);
+    });
+
+    it("a required setting the server does not define fails the step with UnknownSettingError naming it", async () => {
+        const before = await settings(lab.url, env);
+        await assert.rejects(step("setting", { name: MISSING, value: true, optional: false }), (err: unknown) => {
+            assert.ok(err instanceof UnknownSettingError, String(err));
+            assert.equal(err.setting, MISSING);
+            assert.match(err.message, new RegExp(`POST /api/v2/environment_settings/${MISSING}: environment setting "${MISSING}" is not defined by this Inmanta server`));
+            assert.ok(err.knownSettings.includes("push_on_auto_deploy") && err.knownSettings.includes("auto_deploy"), "the server's own list");
+            return true;
+        });
+        // The careful deploy notes settings before changing them: the same error, nothing changed.
+        await assert.rejects(step("settings-record", { names: ["autostart_agent_deploy_interval", MISSING] }),
+            (err: unknown) => err instanceof UnknownSettingError && err.setting === MISSING);
+        // The cross-check of a first deployment names it too.
+        await assert.rejects(step("settings-check", { expected: { server_compile: true, [MISSING]: true } }),
+            new RegExp(`${MISSING} is not a setting of this server`));
+        assert.deepEqual(await settings(lab.url, env), before);
+    });
+
+    it("values are checked against the server's definitions before anything is sent", async () => {
+        await assert.rejects(step("setting", { name: "auto_deploy", value: "yes" }),
+            (err: unknown) => err instanceof InvalidSettingValueError && /expected a boolean/.test(err.message));
+        await assert.rejects(step("setting", { name: "agent_trigger_method_on_auto_deploy", value: "push_everything" }),
+            (err: unknown) => err instanceof InvalidSettingValueError
+                && /expected one of \[.*push_incremental_deploy.*\], got "push_everything"/.test(err.message) && /push_full_deploy/.test(err.message));
+        assert.equal((await settings(lab.url, env)).agent_trigger_method_on_auto_deploy, "push_incremental_deploy");
+    });
+});

@@ -1,0 +1,150 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { Sequence, Step } from "../core";
+import { batches, profileSnippets, profileTags } from "./ansible";
+import {
+    previewDetails, previewFromShell, previewLine, probeShellLine, probeSync, RolePaths, rolePaths, RsyncPreview,
+} from "./rsync";
+import * as steps from "./steps";
+import { SurvivalPhase, UpgradeSide } from "./survival";
+import { HostArgs, SpinalStackArgs } from "./types";
+
+export const PROCEDURE = "spinalstack-upgrade";
+
+/** A few of the paths rsync would touch, for a one-line title. */
+function examplePaths(p: RsyncPreview, limit = 8): string {
+    const content = p.changes.filter(c => c.op !== "attrs");
+    if (p.status !== "ok" || content.length === 0) return "";
+    const shown = content.slice(0, limit).map(c => `${c.op === "delete" ? "-" : c.op === "create" ? "+" : "~"}${c.path}`);
+    return ` (${shown.join(", ")}${content.length > limit ? `, … ${content.length - limit} more` : ""})`;
+}
+
+/**
+ * The Spinal Stack upgrade with Grenade-style resource survival checks:
+ *
+ *   provisioning of the install-server
+ *   -> survival: [early_create], create, verify pre-upgrade
+ *   -> services shut down -> survival: verify_noapi pre-upgrade
+ *   -> eDeploy role upgrade per node (each profile in batches, profiles side by side)
+ *   -> Ansible steps per profile, tags in ascending order (after that profile's nodes)
+ *   -> Puppet steps (0, 5) with serverspec -> serverspec
+ *   -> services started -> survival: verify post-upgrade -> Sanity (Tempest, Javelin) -> survival: destroy
+ *
+ * Values a survival check saves flow from each phase's step to the next as outputs, so they are kept in
+ * the Pulumi state and a resumed update still has them.
+ */
+export class SpinalStackUpgrade extends pulumi.ComponentResource {
+    readonly steps: Sequence;
+    /** Per node, what rsync would change: only during `pulumi preview` with edeploy.preview on. */
+    readonly rsyncPreview?: pulumi.Output<RsyncPreview[]>;
+
+    constructor(name: string, args: SpinalStackArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("upgrade:openstack:SpinalStackUpgrade", name, {}, opts);
+        for (const h of args.hosts) {
+            if (!args.profiles[h.profile]) throw new Error(`SpinalStackUpgrade: host ${h.name} has unknown profile "${h.profile}"`);
+        }
+        if (args.hosts.length === 0) throw new Error("SpinalStackUpgrade: at least one host is needed");
+        const seq = new Sequence(this, args.runKey, PROCEDURE);
+        let tail: Step[] = [];
+        const add = (id: string, def: Parameters<Sequence["add"]>[1], after: Step[] = tail): Step => seq.add(id, def, after);
+
+        // 1. Provisioning of the install-server, one command after the other.
+        for (const c of args.provision) tail = [add(`provision-${c.name}`, steps.provision(c))];
+
+        // 2. Survival checks, each project's phases chained through their saved values.
+        const lastPhase = new Map<string, Step>();
+        const survival = (phase: SurvivalPhase, when?: UpgradeSide) => {
+            if (!args.survival) return;
+            for (const project of args.survival.projects) {
+                const previous = lastPhase.get(project.name);
+                const s = add(steps.survivalStepId(project.name, phase, when), steps.survival({
+                    survival: args.survival, project, phase, when, from: args.edeploy.from, to: args.edeploy.to,
+                    saved: previous?.output("saved"),
+                }));
+                lastPhase.set(project.name, s);
+                tail = [s];
+            }
+        };
+        if (args.survival?.earlyCreate) survival("early_create");
+        survival("create");
+        survival("verify", "pre-upgrade");
+
+        // 3. Services down (side by side), then the no-API verification.
+        if (args.services.shutdown.length) {
+            const before = tail;
+            tail = args.services.shutdown.map(c => add(`shutdown-${c.name}`, steps.serviceShutdown(c), before));
+        }
+        survival("verify_noapi", "pre-upgrade");
+
+        // 4. eDeploy per node and 5. Ansible per profile.
+        const upgradeStart = tail;
+        const profileEnds: Step[] = [];
+        const previews: pulumi.Output<RsyncPreview>[] = [];
+        const probe = args.edeploy.preview && pulumi.runtime.isDryRun();
+        for (const [profileName, profile] of Object.entries(args.profiles)) {
+            const hosts = args.hosts.filter(h => h.profile === profileName);
+            let previous = upgradeStart;
+            for (const batch of batches(hosts, profile.serial)) {
+                const done: Step[] = [];
+                for (const host of batch) {
+                    const paths = rolePaths(args.edeploy, profile.role);
+                    const local = probe && !pulumi.runtime.hasEngine() ? probeSync(host.name, paths, host.root, args.edeploy.rsync) : undefined;
+                    const up = add(`edeploy-${host.name}`,
+                        steps.edeployUpgrade(args.edeploy, host, profile, local ? previewLine(local) + examplePaths(local) : undefined), previous);
+                    if (probe && pulumi.runtime.hasEngine()) previews.push(this.probeWithEngine(host, paths, up, args.edeploy.rsync));
+                    let last = up;
+                    if (args.edeploy.reboot) {
+                        last = add(`reboot-${host.name}`, steps.nodeReboot(args.edeploy, host, up.output<boolean>("rebootNeeded")), [up]);
+                    }
+                    done.push(last);
+                }
+                previous = done;
+            }
+            if (args.ansible) {
+                const snippets = profileSnippets(profile.classes, args.ansible.snippets);
+                for (const tag of profileTags(snippets)) {
+                    previous = [add(`ansible-${profileName}-tag-${tag}`, steps.ansibleStep({
+                        ansible: args.ansible, profileName, profile, hosts, snippets, tag, workDir: args.workDir,
+                    }), previous)];
+                }
+            }
+            profileEnds.push(...previous);
+        }
+        tail = profileEnds;
+
+        // 6. Puppet steps with their serverspec checks, then serverspec over everything.
+        if (args.puppet) {
+            for (const s of [...args.puppet.steps].sort((a, b) => a.step - b.step)) {
+                tail = [add(`puppet-step-${s.step}`, steps.puppetStep(args.puppet, s, args.hosts, args.workDir))];
+            }
+        }
+        if (args.serverspec) tail = [add("serverspec", steps.serverspec(args.serverspec.command, args.hosts))];
+
+        // 7. Services up again, the resources verified, Sanity as gates, then the survival resources destroyed.
+        if (args.services.start.length) {
+            const before = tail;
+            tail = args.services.start.map(c => add(`start-${c.name}`, steps.serviceStart(c), before));
+        }
+        survival("verify", "post-upgrade");
+        for (const s of args.sanity) tail = [add(`sanity-${s.suite}`, steps.sanity(s))];
+        survival("destroy");
+
+        this.steps = seq;
+        if (previews.length) this.rsyncPreview = pulumi.all(previews);
+        this.registerOutputs({ rsyncPreview: this.rsyncPreview });
+    }
+
+    /**
+     * During `pulumi preview` the engine runs the read-only probe (`command:local:run`, which runs in
+     * preview) and the result is shown as a diagnostic of the node's step.
+     */
+    private probeWithEngine(host: HostArgs, paths: RolePaths, step: Step, rsync: string): pulumi.Output<RsyncPreview> {
+        const run = command.local.runOutput({ command: probeShellLine(paths, host.root, rsync), logging: "none" }, { parent: this });
+        return run.apply(r => {
+            const p = previewFromShell(host.name, r.stdout);
+            if (p.status === "refused") pulumi.log.warn(previewDetails(p), step);
+            else pulumi.log.info(previewDetails(p), step);
+            return p;
+        });
+    }
+}

@@ -1,0 +1,139 @@
+import * as pulumi from "@pulumi/pulumi";
+import { StepDef } from "../core";
+import { ClassSnippet } from "./ansible";
+import { phaseSlug, SurvivalPhase, UpgradeSide } from "./survival";
+import { AnsibleArgs, EdeployArgs, HostArgs, NamedCommand, ProfileArgs, PuppetArgs, SurvivalArgs } from "./types";
+
+/**
+ * The Spinal Stack / Grenade runbook steps. Commands from configuration run as shell steps; steps with
+ * logic of their own (eDeploy, Ansible, Puppet with its checks, survival checks) run the project's step
+ * runner (`node bin/step.js <kind> <id>`, cli/step/openstack/).
+ */
+
+function shell(kind: string, title: string, command: string, params: Record<string, unknown>): StepDef {
+    return { kind, title, params: { ...params, command }, shell: { command } };
+}
+
+function runner(kind: string, title: string, params: Record<string, pulumi.Input<unknown>>): StepDef {
+    return { kind, title, params, runner: {} };
+}
+
+export function provision(c: NamedCommand): StepDef {
+    return shell("provision", c.title ?? `Provision the install-server: ${c.name}`, c.command, { name: c.name });
+}
+
+export function serviceShutdown(c: NamedCommand): StepDef {
+    return shell("service-shutdown", c.title ?? `Shut down ${c.name}`, c.command, { service: c.name });
+}
+
+export function serviceStart(c: NamedCommand): StepDef {
+    return shell("service-start", c.title ?? `Start ${c.name}`, c.command, { service: c.name });
+}
+
+export function sanity(s: { suite: string; title?: string; command: string }): StepDef {
+    return shell("sanity", s.title ?? `Sanity: ${s.suite}`, s.command, { suite: s.suite });
+}
+
+export interface SurvivalStepArgs {
+    survival: SurvivalArgs;
+    project: { name: string; script?: string; module?: string };
+    phase: SurvivalPhase;
+    when?: UpgradeSide;
+    /** What the previous phase saved (its `saved` output); nothing before the first phase. */
+    saved?: pulumi.Input<unknown>;
+    from: string;
+    to: string;
+}
+
+export function survival(a: SurvivalStepArgs): StepDef {
+    const how = a.project.script ? "resources.sh" : "native check";
+    const call = [a.phase, a.when].filter(Boolean).join(" ");
+    return runner("survival", `Survival of ${a.project.name} resources: ${how} ${call}`, {
+        project: a.project.name,
+        phase: a.phase,
+        ...(a.when ? { when: a.when } : {}),
+        ...(a.project.script ? { script: a.project.script } : { module: a.project.module }),
+        topDir: a.survival.topDir,
+        env: a.survival.env,
+        releases: { base: a.from, target: a.to },
+        saved: a.saved ?? {},
+    });
+}
+
+export const survivalStepId = (project: string, phase: SurvivalPhase, when?: UpgradeSide) =>
+    `survival-${project}-${phaseSlug(phase, when)}`;
+
+export function edeployUpgrade(e: EdeployArgs, host: HostArgs, profile: ProfileArgs, preview?: string): StepDef {
+    const title = `Upgrade ${host.name} (${host.profile}) to eDeploy role ${profile.role} ${e.to}: rsync with the exclude file, then post` +
+        (preview ? ` — ${preview}` : "");
+    return runner("edeploy-upgrade", title, {
+        node: host.name,
+        role: profile.role,
+        profile: host.profile,
+        root: host.root,
+        from: e.from,
+        to: e.to,
+        rolesDir: e.rolesDir,
+        metadataDir: e.metadataDir,
+        rsync: e.rsync,
+        selinux: e.selinux,
+    });
+}
+
+export function nodeReboot(e: EdeployArgs, host: HostArgs, rebootNeeded: pulumi.Input<boolean>): StepDef {
+    return runner("node-reboot", `Reboot ${host.name} if its eDeploy post script asked for it`, {
+        node: host.name,
+        root: host.root,
+        command: e.reboot!.command,
+        rebootNeeded,
+    });
+}
+
+export interface AnsibleStepArgs {
+    ansible: AnsibleArgs;
+    profileName: string;
+    profile: ProfileArgs;
+    hosts: HostArgs[];
+    snippets: ClassSnippet[];
+    tag: number;
+    workDir: string;
+}
+
+export function ansibleStep(a: AnsibleStepArgs): StepDef {
+    // Only the tasks of this step: a change to another step's snippet must not run this one again.
+    const snippets = a.snippets.map(s => ({ class: s.class, tasks: s.tasks.filter(t => t.tags === a.tag) })).filter(s => s.tasks.length);
+    const tasks = snippets.flatMap(s => s.tasks.map(t => t.name));
+    return runner("ansible-step", `Ansible step ${a.tag} on profile ${a.profileName}: ${tasks.join("; ")}`, {
+        profile: a.profileName,
+        tag: a.tag,
+        tasks,
+        hosts: a.hosts.map(h => ({ name: h.name, root: h.root })),
+        serial: a.profile.serial,
+        maxFailPercentage: a.profile.maxFailPercentage,
+        snippets,
+        playbook: a.ansible.playbook,
+        pythonInterpreter: a.ansible.pythonInterpreter,
+        forks: a.ansible.forks,
+        workDir: a.workDir,
+    });
+}
+
+export function puppetStep(p: PuppetArgs, s: PuppetArgs["steps"][number], hosts: HostArgs[], workDir: string): StepDef {
+    return runner("puppet-step", `Puppet step ${s.step} on every host, checked by serverspec, at most ${p.maxRuns} runs`, {
+        step: s.step,
+        manifest: s.manifest,
+        check: s.check,
+        maxRuns: p.maxRuns,
+        command: p.command,
+        ...(p.modulePath ? { modulePath: p.modulePath } : {}),
+        hosts: hosts.map(h => ({ name: h.name, profile: h.profile, root: h.root })),
+        workDir,
+    });
+}
+
+export function serverspec(command: string, hosts: HostArgs[]): StepDef {
+    return runner("serverspec", "Serverspec: every host is configured as it should be", {
+        command,
+        hosts: hosts.map(h => ({ name: h.name, profile: h.profile, root: h.root })),
+    });
+}

@@ -1,0 +1,2 @@
+# removed in 2014.2.1
+QUOTA_DRIVER = "legacy"

@@ -1,0 +1,189 @@
+import { strict as assert } from "assert";
+import * as path from "path";
+import { StepRecord } from "../../components/core";
+import { ConfigError } from "../../components/config";
+import { orderSteps } from "../../cli/plan/evaluate";
+import { load, RawConfig } from "../support/configs";
+import { buildUnderMocks, MockRun, precedes } from "../support/mocks";
+import { makeLab, rm, snapshot, spinalConfig } from "./support";
+
+/** A configuration for graph tests: paths need not exist, nothing runs. */
+function config(over: Record<string, unknown> = {}): RawConfig {
+    const raw = spinalConfig(FAKE_LAB);
+    Object.assign(raw.openstack as object, over);
+    return raw;
+}
+let FAKE_LAB = "";
+
+const ids = (steps: StepRecord[]) => steps.map(s => s.id);
+const step = (run: MockRun, id: string) => {
+    const s = run.steps.find(x => x.id === id);
+    assert.ok(s, `no step ${id} in ${ids(run.steps).join(", ")}`);
+    return s!;
+};
+
+/** Every step of group i comes before every step of group i+1: on the graph and in registration order. */
+function assertGroupsInOrder(run: MockRun, groups: string[][]): void {
+    const commands = run.registrations.filter(r => r.type.startsWith("command:")).map(r => r.name);
+    for (let i = 0; i + 1 < groups.length; i++) {
+        for (const a of groups[i]) {
+            for (const b of groups[i + 1]) {
+                assert.ok(precedes(run.steps, a, b), `${a} must come before ${b}`);
+                assert.ok(!precedes(run.steps, b, a), `${b} must not come before ${a}`);
+                assert.ok(commands.indexOf(a) < commands.indexOf(b), `${a} must be registered before ${b}`);
+            }
+        }
+    }
+}
+
+const EDEPLOY = ["edeploy-lb1", "edeploy-ctl1", "edeploy-ctl2", "edeploy-cpt1", "edeploy-cpt2"];
+
+describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function () {
+    this.timeout(60000);
+    let lab: string;
+    before(() => {
+        lab = makeLab();
+        FAKE_LAB = lab;
+    });
+    after(() => rm(lab));
+
+    it("follows the seeds: provisioning, survival create/verify, shutdown, verify_noapi, eDeploy, Ansible, Puppet, start, verify post, Sanity, destroy", async () => {
+        const run = await buildUnderMocks(load(config()));
+        const order = orderSteps(run.steps).map(s => s.id);
+        assert.equal(order.length, run.steps.length);
+        assertGroupsInOrder(run, [
+            ["provision-puppet-modules"], ["provision-serverspec"], ["provision-edeploy-roles"], ["provision-ansible-playbooks"],
+            ["survival-labcloud-create", "survival-node-data-create"],
+            ["survival-labcloud-verify-pre-upgrade", "survival-node-data-verify-pre-upgrade"],
+            ["shutdown-openstack-api", "shutdown-nova-compute"],
+            ["survival-labcloud-verify-noapi-pre-upgrade", "survival-node-data-verify-noapi-pre-upgrade"],
+            EDEPLOY,
+            ["puppet-step-0"], ["puppet-step-5"], ["serverspec"],
+            ["start-openstack-api", "start-nova-compute"],
+            ["survival-labcloud-verify-post-upgrade", "survival-node-data-verify-post-upgrade"],
+            ["sanity-tempest-api"], ["sanity-tempest-cli"], ["sanity-javelin"],
+            ["survival-labcloud-destroy", "survival-node-data-destroy"],
+        ]);
+        // Ansible: after the profile's own nodes, before Puppet, tags ascending in one chain per profile.
+        const ansible = run.steps.filter(s => s.kind === "ansible-step");
+        assert.deepEqual(ids(ansible).sort(), ["ansible-compute-tag-5", "ansible-controller-tag-3", "ansible-controller-tag-6",
+            "ansible-controller-tag-7", "ansible-load-balancer-tag-2"]);
+        assertGroupsInOrder(run, [["edeploy-ctl1", "edeploy-ctl2"], ["ansible-controller-tag-3"], ["ansible-controller-tag-6"],
+            ["ansible-controller-tag-7"], ["puppet-step-0"]]);
+        assertGroupsInOrder(run, [["edeploy-cpt1", "edeploy-cpt2"], ["ansible-compute-tag-5"], ["puppet-step-0"]]);
+        assertGroupsInOrder(run, [["edeploy-lb1"], ["ansible-load-balancer-tag-2"], ["puppet-step-0"]]);
+        // Profiles are independent of each other until Puppet: a failed profile stops only its own later steps.
+        assert.ok(!precedes(run.steps, "edeploy-lb1", "ansible-controller-tag-3"));
+        assert.ok(!precedes(run.steps, "ansible-controller-tag-7", "ansible-compute-tag-5"));
+        assert.ok(!precedes(run.steps, "edeploy-ctl1", "edeploy-cpt1") && !precedes(run.steps, "edeploy-cpt1", "edeploy-ctl1"));
+    });
+
+    it("upgrades each profile's nodes in batches of serial, with the reboot step after each node", async () => {
+        const run = await buildUnderMocks(load(config()));
+        // controller: serial 1, one after the other; compute: serial 2, side by side.
+        assert.ok(precedes(run.steps, "reboot-ctl1", "edeploy-ctl2"));
+        assert.ok(!precedes(run.steps, "edeploy-cpt1", "edeploy-cpt2") && !precedes(run.steps, "edeploy-cpt2", "edeploy-cpt1"));
+        for (const n of ["lb1", "ctl1", "ctl2", "cpt1", "cpt2"]) {
+            assert.deepEqual(step(run, `reboot-${n}`).params.rebootNeeded, { from: `edeploy-${n}.rebootNeeded` });
+        }
+    });
+
+    it("uses the shared kinds and params of plan-format.md", async () => {
+        const run = await buildUnderMocks(load(config()));
+        const kinds = new Set(run.steps.map(s => s.kind));
+        for (const k of ["provision", "edeploy-upgrade", "ansible-step", "puppet-step", "serverspec", "sanity", "service-shutdown", "service-start", "survival"]) {
+            assert.ok(kinds.has(k), `kind ${k}`);
+        }
+        const e = step(run, "edeploy-cpt2").params;
+        assert.deepEqual([e.node, e.role, e.profile, e.from, e.to], ["cpt2", "openstack-full", "compute", "J.1.0.0", "J.1.1.0"]);
+        const a = step(run, "ansible-controller-tag-6").params;
+        assert.deepEqual([a.profile, a.tag, a.tasks, a.serial, a.maxFailPercentage], ["controller", 6, ["restart nova-api"], 1, 0]);
+        assert.deepEqual(step(run, "puppet-step-5").params.step, 5);
+        assert.deepEqual(step(run, "puppet-step-5").params.maxRuns, 5);
+        assert.deepEqual(run.steps.filter(s => s.kind === "sanity").map(s => s.params.suite), ["tempest-api", "tempest-cli", "javelin"]);
+        const v = step(run, "survival-labcloud-verify-noapi-pre-upgrade").params;
+        assert.deepEqual([v.project, v.phase, v.when], ["labcloud", "verify_noapi", "pre-upgrade"]);
+        assert.equal(step(run, "survival-labcloud-destroy").params.when, undefined);
+    });
+
+    it("passes each project's saved values from phase to phase as step outputs", async () => {
+        const run = await buildUnderMocks(load(config({ survival: { ...(config().openstack as { survival: object }).survival, earlyCreate: true } })));
+        const chain = ["early-create", "create", "verify-pre-upgrade", "verify-noapi-pre-upgrade", "verify-post-upgrade", "destroy"]
+            .map(p => `survival-labcloud-${p}`);
+        assert.deepEqual(step(run, chain[0]).params.saved, {});
+        for (let i = 1; i < chain.length; i++) {
+            assert.deepEqual(step(run, chain[i]).params.saved, { from: `${chain[i - 1]}.saved` });
+            assert.ok(step(run, chain[i]).dependsOn.includes(chain[i - 1]));
+        }
+        // After a step ran, the next one is handed exactly what it reported (as `pulumi up` does from state).
+        const saved = { labcloud: { labcloud_server_id: "abc123" } };
+        const results: Record<string, unknown> = {};
+        for (const s of run.steps) {
+            if (s.kind === "survival") results[s.id] = { saved: {} };
+            if (s.kind === "edeploy-upgrade") results[s.id] = { rebootNeeded: false };
+        }
+        results["survival-labcloud-create"] = { saved };
+        const done = await buildUnderMocks(load(config()), { preview: false, results });
+        const cmd = done.registrations.find(r => r.type === "command:local:Command" && r.name === "survival-labcloud-verify-pre-upgrade")!;
+        const env = cmd.inputs.environment as Record<string, unknown>;
+        const spec = JSON.parse(((env.value ?? env) as Record<string, string>).UPGRADE_STEP);
+        assert.deepEqual(spec.params.saved, saved);
+    });
+
+    it("runs nothing during preview: only command resources, no invoke, every step keyed by the run", async () => {
+        const run = await buildUnderMocks(load(config()));
+        assert.deepEqual(run.invokes, []);
+        const commands = run.registrations.filter(r => r.type.startsWith("command:"));
+        assert.equal(commands.length, run.steps.length);
+        for (const c of commands) assert.equal((c.inputs.triggers as unknown[])[0], "J.1.1.0");
+        assert.ok(run.registrations.some(r => r.type === "upgrade:openstack:SpinalStackUpgrade"));
+        assert.ok(run.registrations.some(r => r.type === "upgrade:step:EdeployUpgrade" && r.name === "edeploy-ctl1"));
+    });
+
+    it("with edeploy.preview, plan shows per node what rsync would change, read-only", async () => {
+        const before = snapshot(lab);
+        const run = await buildUnderMocks(load(config({ edeploy: { ...(config().openstack as { edeploy: object }).edeploy, preview: true } })));
+        assert.deepEqual(snapshot(lab), before, "the probe wrote nothing");
+        assert.deepEqual(run.invokes, [], "under plan's mocks the probe runs here, not as an invoke");
+        const title = step(run, "edeploy-ctl1").title;
+        assert.match(title, /rsync would change \d+: 2 new, \d+ updated, 2 deleted/);
+        assert.match(title, /-usr\/lib\/python2\.7\/dist-packages\/nova\/legacy_quota\.py/);
+        assert.match(title, /\+boot\/vmlinuz-3\.10\.0-229\.el7\.x86_64, ~etc\/ceilometer\/ceilometer\.conf/);
+        assert.match(title, /, … 3 more\)$/);
+        assert.doesNotMatch(title, /var\/lib\/mysql|etc\/hostname/);
+        // The probe is not part of what the step does: its params (and so its triggers) do not carry it.
+        assert.ok(!JSON.stringify(step(run, "edeploy-ctl1").params).includes("rsync would"));
+        const noPreview = await buildUnderMocks(load(config()));
+        assert.deepEqual(step(noPreview, "edeploy-ctl1").params, step(run, "edeploy-ctl1").params);
+    });
+
+    it("refuses bad configurations with every problem and its path", () => {
+        const raw = config({
+            hosts: { ctl1: { profile: "controler", root: "/n/ctl1" }, cpt1: { profile: "compute", root: "/n/ctl1" } },
+            edeploy: { rolesDir: "/r", metadataDir: "/m", from: "J.1.0.0", to: "J.1.0.0" },
+            ansible: { snippets: { "cloud::x": [{ name: "t", shell: "true", tags: "seven" }] } },
+            survival: { topDir: "/t", projects: [{ name: "nova" }] },
+        });
+        assert.throws(() => load(raw), (err: ConfigError) => {
+            const text = err.message;
+            assert.match(text, /upgrade:openstack\.ansible\.snippets\.cloud::x\[0\]\.tags: must be the step number/);
+            return true;
+        });
+        const raw2 = config({
+            hosts: { ctl1: { profile: "controler", root: "/n/ctl1" }, cpt1: { profile: "compute", root: "/n/ctl1" } },
+            edeploy: { rolesDir: "/r", metadataDir: "/m", from: "J.1.0.0", to: "J.1.0.0" },
+            survival: { topDir: "/t", projects: [{ name: "nova" }] },
+        });
+        assert.throws(() => load(raw2), (err: ConfigError) => {
+            const paths = err.problems.map(p => `${p.path}: ${p.message}`);
+            assert.ok(paths.some(p => /^upgrade:openstack\.hosts\.ctl1\.profile: unknown profile "controler"/.test(p)), paths.join("\n"));
+            assert.ok(paths.some(p => /^upgrade:openstack\.hosts\.cpt1\.root: is the tree of host ctl1 too/.test(p)), paths.join("\n"));
+            assert.ok(paths.some(p => /^upgrade:openstack\.profiles\.(load-balancer|controller): has no host/.test(p)), paths.join("\n"));
+            assert.ok(paths.some(p => /^upgrade:openstack\.edeploy\.to: is the release the nodes already run/.test(p)), paths.join("\n"));
+            assert.ok(paths.some(p => /^upgrade:openstack\.survival\.projects\[0\]: needs exactly one of script/.test(p)), paths.join("\n"));
+            return true;
+        });
+        assert.throws(() => load({ procedure: "spinalstack-upgrade", target: "x" }), /upgrade:openstack: is required by procedure spinalstack-upgrade/);
+        assert.ok(path.isAbsolute(lab));
+    });
+});

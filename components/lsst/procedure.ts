@@ -1,0 +1,245 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Sequence, Step, StepDef } from "../core";
+import { LsstConfig, LsstSystemConfig, LsstVariations, lsstVariations, systemSlug } from "../config/lsst";
+import { cscCommand, cscParts, Probe } from "./probes";
+import * as steps from "./steps";
+
+export const LSST_PROCEDURE = "lsst-site-upgrade";
+
+export interface LsstSiteUpgradeArgs {
+    /** The upgrade run: a new key runs the whole procedure again. */
+    runKey: pulumi.Input<string>;
+    /** The validated `upgrade:lsst` section. */
+    lsst: LsstConfig;
+    /** Slack incoming webhook, a Pulumi secret; without it the messages are printed for the operator to post. */
+    slackWebhook?: pulumi.Input<string>;
+}
+
+const SITE_LABEL: Record<string, string> = { summit: "Summit", tts: "TTS" };
+
+/** The Watcher and the ScriptQueues come down last ("if running from LOVE"). */
+export function goesLast(csc: string): boolean {
+    const { name } = cscParts(csc);
+    return name === "Watcher" || name === "ScriptQueue";
+}
+
+/** Places steps, keeping its own tail: parallel chains and empty groups are handled explicitly. */
+class Flow {
+    tail: Step[] = [];
+
+    constructor(private readonly seq: Sequence) {}
+
+    add(id: string, def: StepDef): Step {
+        const step = this.seq.add(id, def, this.tail);
+        this.tail = [step];
+        return step;
+    }
+
+    /** Steps that wait for the tail only and may run side by side; an empty list leaves the tail alone. */
+    fork(defs: [string, StepDef][]): Step[] {
+        if (defs.length === 0) return [];
+        const start = this.tail;
+        const placed = defs.map(([id, def]) => this.seq.add(id, def, start));
+        this.tail = placed;
+        return placed;
+    }
+
+    /** Side-by-side chains: each chain's steps one after the other, all starting from the tail. */
+    chains(chains: [string, StepDef][][]): void {
+        const start = this.tail;
+        const ends: Step[] = [];
+        for (const chain of chains) {
+            let after = start;
+            for (const [id, def] of chain) after = [this.seq.add(id, def, after)];
+            if (chain.length) ends.push(...after);
+        }
+        if (ends.length) this.tail = ends;
+    }
+}
+
+/**
+ * "Deploying the Upgrade" at one LSST site (Summit or TTS): only the production domain is touched.
+ *
+ * 1. Shutdown: every CSC to OFFLINE (those that stop at STANDBY confirmed by heartbeat where the site
+ *    asks), the Watcher and the ScriptQueues last; DM/Camera daemons; LOVE; bare metal; Kubernetes
+ *    (cleanup_all -d, with a fall back); Nublado namespaces; no daemon left connected; main daemon.
+ * 2. Configuration: approved pull requests merged, bare-metal checkouts updated.
+ * 3. Deployment: Nublado's cachemachine; the main OSPL daemon ("daemon ready"); Argo CD waves with gates
+ *    (csc-cluster-config, ospl-config, ospl-daemon | daemons ready | kafka-producers | producers Running |
+ *    LOVE on bare metal | obssys | obssys running | notice to the system principals | the rest in
+ *    parallel); the bare-metal services.
+ * 4. Monitoring: every system in STANDBY or OFFLINE (or the stragglers reported after ~30 min), the
+ *    site's systems to ENABLED, Nublado open again.
+ */
+export class LsstSiteUpgrade extends pulumi.ComponentResource {
+    readonly steps: Sequence;
+    readonly variations: LsstVariations;
+    /** The systems the procedure touches (production domain only). */
+    readonly systems: string[];
+
+    constructor(name: string, args: LsstSiteUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("upgrade:lsst:SiteUpgrade", name, {}, opts);
+        const c = args.lsst;
+        const v = lsstVariations(c);
+        const production = c.systems.filter(s => s.domainId === c.productionDomainId);
+        if (production.length === 0) throw new Error(`LsstSiteUpgrade: no system in the production domain ${c.productionDomainId}`);
+        const site = SITE_LABEL[c.site] ?? c.site;
+        const seq = new Sequence(this, args.runKey, LSST_PROCEDURE);
+        const flow = new Flow(seq);
+
+        shutdown(flow, c, v, production);
+        configuration(flow, c);
+        deployment(flow, c, site, args.slackWebhook);
+        monitoring(flow, c, site, production, args.slackWebhook);
+
+        this.steps = seq;
+        this.variations = v;
+        this.systems = production.map(s => s.name);
+        this.registerOutputs({});
+    }
+}
+
+function federations(c: LsstConfig, goal: { equals?: number; below?: pulumi.Input<number> }): Record<string, pulumi.Input<unknown>> {
+    const d = c.mainDaemon;
+    return {
+        type: "count", command: steps.siteCommand(c, d.federations, { host: d.host }), pattern: d.federationsPattern,
+        counts: "federations", ...goal,
+    };
+}
+
+function shutdown(flow: Flow, c: LsstConfig, v: LsstVariations, production: LsstSystemConfig[]): void {
+    // 2. All CSCs to OFFLINE, side by side; the Watcher and the ScriptQueues once all the others are down.
+    const offline = (s: LsstSystemConfig): [string, StepDef][] => {
+        const slug = systemSlug(s.name);
+        const standby = s.stopsAt === "STANDBY";
+        const chain: [string, StepDef][] = [[`shutdown-offline-${slug}`, steps.cscState(c, s.name, "OFFLINE",
+            standby ? ["STANDBY", "OFFLINE"] : ["OFFLINE"],
+            standby ? `Send ${s.name} to OFFLINE (it reports STANDBY as its last state)` : `Send ${s.name} to OFFLINE`)]];
+        if (standby && v.heartbeatCheck) {
+            const hb = c.csc.heartbeatProbe!;
+            const probe: Probe = {
+                type: "count", command: cscCommand(steps.siteCommand(c, hb.command), s.name), pattern: hb.pattern,
+                counts: `heartbeats of ${s.name}`, equals: 0,
+            };
+            chain.push([`shutdown-heartbeat-${slug}`, steps.gate(`Check for heartbeats: ${s.name} has really stopped`, probe,
+                `${s.name} has stopped sending heartbeats`, { timeoutSeconds: c.csc.timeoutSeconds })]);
+        }
+        return chain;
+    };
+    flow.chains(production.filter(s => !goesLast(s.name)).map(offline));
+    flow.chains(production.filter(s => goesLast(s.name)).map(offline));
+
+    // 4.1 (TTS) the main daemon's federations must go down once the DM and Camera daemons are shut down.
+    const watch = v.federationsWatch && c.daemonCleanup.length > 0;
+    const before = watch
+        ? flow.add("shutdown-federations-count", steps.probeRead("Note the number of federations on the main OSPL daemon",
+            federations(c, {}), "the number of federations"))
+        : undefined;
+    // 4.2 CSCs and daemons on the DM and Camera machines.
+    flow.fork(c.daemonCleanup.map(h => [`shutdown-daemons-${systemSlug(h.host)}`, steps.daemonCleanup(c, h.host, h.command)]));
+    if (before) {
+        flow.add("shutdown-federations-down", steps.gate("Give the main daemon time: the number of federations goes down",
+            federations(c, { below: before.output<number>("count") }), "the number of federations went down",
+            { timeoutSeconds: c.mainDaemon.patience.timeoutSeconds, warnAfterSeconds: c.mainDaemon.patience.warnSeconds }));
+    }
+    // 4.3 LOVE and its daemon, in the order listed.
+    flow.chains([c.bareMetal.love.map(s => [`shutdown-${s.service}-${systemSlug(s.host)}`,
+        steps.bareMetal(c, s, "stop", `Shut down ${s.service} on ${s.host}`)] as [string, StepDef])]);
+    // 4.4 The bare-metal deployments.
+    flow.fork(c.bareMetal.services.map(s => [`shutdown-baremetal-${s.service}-${systemSlug(s.host)}`,
+        steps.bareMetal(c, s, "stop", `Shut down and clean up ${s.service} on ${s.host}`)]));
+    // 4.5 Kubernetes, OSPL daemons included; cleanup_love where the site has it.
+    flow.add("shutdown-k8s-cleanup", steps.k8sCleanup(c, allApps(c)));
+    if (v.cleanupLove) {
+        flow.add("shutdown-k8s-cleanup-love", steps.k8sCleanupShell(c, "Clean up LOVE's Kubernetes leftovers (./cleanup_love)",
+            c.kubernetes.cleanupLove!, "love"));
+    }
+    // 4.6 Nublado namespaces.
+    flow.add("shutdown-nublado-namespaces", steps.k8sCleanupShell(c, "Clean up the Nublado namespaces",
+        c.kubernetes.nubladoCleanup, "nublado-namespaces"));
+    // 4.7 No daemon is still connected (a rogue process must be found before going on).
+    flow.add("shutdown-daemons-disconnected", steps.gate("Check that all daemons have disconnected: the number of federations is 0",
+        federations(c, { equals: 0 }), "all daemons have disconnected",
+        { timeoutSeconds: c.mainDaemon.patience.timeoutSeconds, warnAfterSeconds: c.mainDaemon.patience.warnSeconds }));
+    // 4.8 The main daemon.
+    flow.add("shutdown-main-daemon", steps.bareMetal(c, { ...c.mainDaemon, service: "ospl-daemon" }, "stop",
+        `Shut down and clean up the main OSPL daemon on ${c.mainDaemon.host}`));
+}
+
+/** Every application the deployment syncs, for the cleanup's fall back. */
+function allApps(c: LsstConfig): steps.AppRef[] {
+    return [...c.argocd.minimal, ...c.argocd.producers, ...c.argocd.obssys, ...c.argocd.rest];
+}
+
+function configuration(flow: Flow, c: LsstConfig): void {
+    // 5. Approved pull requests merged (cachemachine, the Argo CD branch), then the bare-metal checkouts.
+    for (const pr of c.configUpdate.pullRequests) {
+        if (pr.approved) {
+            const probe: Probe = { type: "log", command: steps.siteCommand(c, pr.approved.command), pattern: pr.approved.pattern };
+            flow.add(`config-approved-${systemSlug(pr.name)}`, steps.gate(`Ensure the ${pr.name} pull request is approved`, probe,
+                `the ${pr.name} pull request is approved`, { timeoutSeconds: pr.approved.timeoutSeconds }));
+        }
+        flow.add(`config-merge-${systemSlug(pr.name)}`, steps.configUpdate(c, `Merge the ${pr.name} pull request`, pr.merge, { name: pr.name }));
+    }
+    flow.fork(c.configUpdate.checkouts.map(h => [`config-checkout-${systemSlug(h.host)}`,
+        steps.configUpdate(c, `Update the configuration repositories on ${h.host}`, h.command, { host: h.host })]));
+}
+
+function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Input<string> | undefined): void {
+    // 6.1 Nublado: sync cachemachine, then restart its pod so that the new one pulls the images.
+    let wave = 0;
+    flow.add(`deploy-argocd-${c.nublado.app}`, steps.argocdSync(c, { app: c.nublado.app, children: false }, wave));
+    flow.add("deploy-nublado-restart", steps.podRestart(c, `Delete the running ${c.nublado.app} pod so that a new one starts`,
+        c.nublado.namespace, c.nublado.selector, c.nublado.timeoutSeconds));
+    if (c.nublado.pulled) flow.add("deploy-nublado-pulled", steps.configuredGate(c, "The Nublado pull is complete", "the Nublado pull is complete", c.nublado.pulled));
+    // 6.2 The main OSPL daemon on bare metal, verified by "daemon ready" in its log.
+    const d = c.mainDaemon;
+    flow.add("deploy-main-daemon-start", steps.bareMetal(c, { ...d, service: "ospl-daemon" }, "start", `Start the main OSPL daemon on ${d.host}`));
+    const ready: Probe = { type: "log", command: steps.siteCommand(c, d.logs, { host: d.host }), pattern: d.readyPattern };
+    flow.add("deploy-main-daemon-ready", steps.gate(`Verify that the main OSPL daemon has started: its log says "${d.readyPattern}"`, ready,
+        "the main OSPL daemon is ready", { timeoutSeconds: d.readyTimeoutSeconds }));
+    // 6.3 The minimal Kubernetes services: one wave, synced one after the other (sync_apps.py does not
+    // pause between them), then the daemons-ready gate. Every later wave waits for a gate on the one before.
+    wave++;
+    for (const a of c.argocd.minimal) flow.add(`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave));
+    flow.add("deploy-daemons-ready", steps.configuredGate(c, "Check that the daemons are ready", "the OSPL daemons are ready", c.gates.daemonsReady));
+    wave++;
+    flow.fork(c.argocd.producers.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
+    flow.add("deploy-producers-running", steps.configuredGate(c, "Check that every kafka producer is Running", "every kafka producer is Running",
+        c.gates.producersRunning));
+    // 6.4 LOVE on bare metal (its daemon first: the reverse of the shutdown order).
+    flow.chains([[...c.bareMetal.love].reverse().map(s => [`deploy-${s.service}-${systemSlug(s.host)}`,
+        steps.bareMetal(c, s, "start", `Start ${s.service} on ${s.host}`)] as [string, StepDef])]);
+    // 6.5 obssys and its children, then the gate.
+    wave++;
+    flow.fork(c.argocd.obssys.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
+    flow.add("deploy-obssys-running", steps.configuredGate(c, "Verify that the obssys containers are running", "the obssys containers are running",
+        c.gates.obssysRunning));
+    // 6.6 The minimal system is up: the system principals may start their daemons and CSCs.
+    flow.add("deploy-notify-principals", steps.notify(c, "Inform the system principals that the minimal system is up",
+        `[${site}] The minimal system is up (main OSPL daemon, Kubernetes OSPL daemons, kafka-producers, LOVE, obssys): ` +
+        "system principals may now start their daemons and CSCs.", webhook));
+    // 6.7 The rest of the applications, in parallel.
+    wave++;
+    flow.fork(c.argocd.rest.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
+    // 6.8 The bare-metal services.
+    flow.fork(c.bareMetal.services.map(s => [`deploy-baremetal-${s.service}-${systemSlug(s.host)}`,
+        steps.bareMetal(c, s, "start", `Start ${s.service} on ${s.host}`)]));
+}
+
+function monitoring(flow: Flow, c: LsstConfig, site: string, production: LsstSystemConfig[], webhook: pulumi.Input<string> | undefined): void {
+    // 7. Every CSC comes up into STANDBY or OFFLINE, or the stragglers are reported after ~30 minutes.
+    const probe: Probe = { type: "states", command: steps.siteCommand(c, c.csc.stateProbe), systems: production.map(s => s.name), accept: ["STANDBY", "OFFLINE"] };
+    const minutes = Math.round(c.monitor.timeoutSeconds / 60);
+    const monitor = flow.add("monitor-summary-states", steps.gate(`Monitor the systems until all are in STANDBY or OFFLINE (at most ${minutes} min)`,
+        probe, "all systems are in STANDBY or OFFLINE", { timeoutSeconds: c.monitor.timeoutSeconds, onTimeout: c.monitor.onTimeout }));
+    flow.add("monitor-report", steps.notify(c, "Report the state of the systems on the site's Slack channel",
+        `[${site}] The upgrade is deployed.`, webhook, { stragglers: monitor.output<string[]>("notReady") }));
+    // 8. The site's systems to ENABLED.
+    flow.fork(c.enable.map(name => [`enable-${systemSlug(name)}`, steps.cscState(c, name, "ENABLED", ["ENABLED"], `Put ${name} into ENABLED`)]));
+    // 9. Nublado can be used again.
+    if (c.slack.announceNublado) {
+        flow.add("monitor-nublado-open", steps.notify(c, "Tell everyone that Nublado can be used again",
+            `[${site}] The upgrade is done: Nublado can be used again.`, webhook));
+    }
+}

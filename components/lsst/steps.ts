@@ -1,0 +1,151 @@
+import * as pulumi from "@pulumi/pulumi";
+import { StepDef } from "../core";
+import { LsstConfig, LsstGateConfig } from "../config/lsst";
+import { cscCommand, describeProbe, fill, Probe } from "./probes";
+
+/**
+ * The LSST runbook steps. Steps that only run a configured command are shell steps (bash -c on
+ * the deployment host); steps that wait, sync or decide (states, gates, Argo CD, cleanup with a
+ * fall back, notifications) run the project's step runner (cli/step/lsst.ts).
+ */
+
+export type AppRef = { app: string; children: boolean };
+
+function runner(kind: string, title: string, params: Record<string, pulumi.Input<unknown>>,
+    environment?: Record<string, pulumi.Input<string>>): StepDef {
+    return { kind, title, params, runner: { environment } };
+}
+
+function shell(kind: string, title: string, command: string, params: Record<string, unknown> = {}): StepDef {
+    return { kind, title, params: { ...params, command }, shell: { command } };
+}
+
+/** Placeholders every LSST command may use. */
+export function siteCommand(c: LsstConfig, template: string, values: Record<string, string> = {}): string {
+    return fill(template, { kubectl: c.kubectl, ...values });
+}
+
+export interface GateOptions {
+    timeoutSeconds: number;
+    warnAfterSeconds?: number;
+    /** At the timeout: fail the step (default) or report what was not ready and go on. */
+    onTimeout?: "fail" | "report";
+}
+
+/** A gate: the procedure goes no further until the probe passes; at the timeout it names what was not ready. */
+export function gate(title: string, probe: Probe | Record<string, pulumi.Input<unknown>>, what: string, o: GateOptions): StepDef {
+    return runner("probe-gate", title, {
+        what,
+        probe,
+        timeoutSeconds: o.timeoutSeconds,
+        ...(o.warnAfterSeconds !== undefined ? { warnAfterSeconds: o.warnAfterSeconds } : {}),
+        ...(o.onTimeout ? { onTimeout: o.onTimeout } : {}),
+    });
+}
+
+/** Read a probe once (a number to compare with later); the result holds `count` for a count probe. */
+export function probeRead(title: string, probe: Probe | Record<string, pulumi.Input<unknown>>, what: string, timeoutSeconds = 30): StepDef {
+    return runner("probe", title, { what, probe, timeoutSeconds });
+}
+
+/** A gate from configuration (`lsst.gates.*`). */
+export function configuredGate(c: LsstConfig, title: string, what: string, g: LsstGateConfig): StepDef {
+    let probe: Probe;
+    switch (g.type) {
+        case "exit":
+            probe = { type: "exit", command: siteCommand(c, g.command), exitCode: g.exitCode };
+            break;
+        case "log":
+            probe = { type: "log", command: siteCommand(c, g.command), pattern: g.pattern, ...(g.tail ? { tail: g.tail } : {}) };
+            break;
+        case "k8s":
+            probe = {
+                type: "k8s", kubectl: c.kubectl, resource: g.resource, namespace: g.namespace,
+                ...(g.selector ? { selector: g.selector } : {}),
+                ...(g.field ? { field: g.field } : { condition: g.condition }),
+                equals: g.equals ?? "True",
+            };
+            break;
+        case "k8s-logs":
+            probe = {
+                type: "k8s-logs", kubectl: c.kubectl, namespace: g.namespace, selector: g.selector, pattern: g.pattern,
+                ...(g.tail ? { tail: g.tail } : {}),
+            };
+            break;
+    }
+    return gate(`${title}: ${describeProbe(probe)}`, probe, what, { timeoutSeconds: g.timeoutSeconds, warnAfterSeconds: g.warnAfterSeconds });
+}
+
+/** Send one CSC to a state and wait until it reports it (or one of `accept`). */
+export function cscState(c: LsstConfig, csc: string, target: "OFFLINE" | "ENABLED", accept: string[], title: string): StepDef {
+    return runner("csc-state", title, {
+        csc,
+        target,
+        accept,
+        command: cscCommand(siteCommand(c, c.csc.stateCommand), csc, { state: target }),
+        probe: cscCommand(siteCommand(c, c.csc.stateProbe), csc),
+        timeoutSeconds: c.csc.timeoutSeconds,
+    });
+}
+
+/** A bare-metal service started or stopped with its configured command. */
+export function bareMetal(c: LsstConfig, s: { host: string; service: string; start: string; stop: string },
+    action: "start" | "stop", title: string): StepDef {
+    const command = siteCommand(c, action === "start" ? s.start : s.stop, { host: s.host });
+    return shell("baremetal-service", title, command, { host: s.host, service: s.service, action });
+}
+
+export function daemonCleanup(c: LsstConfig, host: string, command: string): StepDef {
+    return shell("daemon-cleanup", `Clean up the CSCs and daemons on ${host}`, siteCommand(c, command, { host }), { host });
+}
+
+export function k8sCleanupShell(c: LsstConfig, title: string, command: string, what: string): StepDef {
+    return shell("k8s-cleanup", title, siteCommand(c, command), { what });
+}
+
+/**
+ * k8s-admin's `cleanup_all -d`; when it fails, the job/deployment/daemonset of each application is
+ * deleted (children of an app of apps one by one), never an Application itself.
+ */
+export function k8sCleanup(c: LsstConfig, apps: AppRef[]): StepDef {
+    return runner("k8s-cleanup", "Clean up the Kubernetes deployment (cleanup_all -d: the OSPL daemons too)", {
+        command: siteCommand(c, c.kubernetes.cleanup),
+        kubectl: c.kubectl,
+        instanceLabel: c.argocd.instanceLabel,
+        argocdNamespace: c.argocd.namespace,
+        kinds: ["job", "deployment", "daemonset"],
+        apps,
+    });
+}
+
+export function configUpdate(c: LsstConfig, title: string, command: string, params: Record<string, unknown>): StepDef {
+    return shell("config-update", title, siteCommand(c, command, params.host ? { host: String(params.host) } : {}), params);
+}
+
+/** Sync one Argo CD application (and the children of an app of apps), then wait for Synced and Healthy. */
+export function argocdSync(c: LsstConfig, a: AppRef, wave: number): StepDef {
+    const children = a.children ? " and its child applications" : "";
+    return runner("argocd-sync", `Sync ${a.app}${children} (wave ${wave}) and wait until Synced and Healthy`, {
+        app: a.app,
+        wave,
+        children: a.children,
+        namespace: c.argocd.namespace,
+        instanceLabel: c.argocd.instanceLabel,
+        kubectl: c.kubectl,
+        timeoutSeconds: c.argocd.timeoutSeconds,
+        prune: c.argocd.prune,
+        ...(c.argocd.revision ? { revision: c.argocd.revision } : {}),
+    });
+}
+
+/** Delete the running pods of a deployment and wait for a new one to be Ready. */
+export function podRestart(c: LsstConfig, title: string, namespace: string, selector: string, timeoutSeconds: number): StepDef {
+    return runner("k8s-pod-restart", title, { kubectl: c.kubectl, namespace, selector, timeoutSeconds });
+}
+
+/** A message to the site's Slack channel (through the webhook when one is configured). */
+export function notify(c: LsstConfig, title: string, message: string, webhook: pulumi.Input<string> | undefined,
+    extra: Record<string, pulumi.Input<unknown>> = {}): StepDef {
+    return runner("notify", title, { channel: c.slack.channel, message, ...extra },
+        webhook ? { SLACK_WEBHOOK_URL: webhook } : undefined);
+}

@@ -5,6 +5,8 @@ import {
     BackupArgs, CarefulDeploy, FirstDeployment, LsmArgs, LsmServiceModelUpgrade, OrchestratorArgs, ProcedureArgs,
     ProductionRelease, ServiceModelUpgrade, UpgradeAbort,
 } from "./inmanta";
+import { LsstSiteUpgrade } from "./lsst";
+import { SpinalStackUpgrade, spinalStackArgs } from "./openstack";
 
 /** The run key: what the run upgrades to, plus the rerun counter when it was bumped. */
 export function runKeyOf(c: RunbookConfig): string {
@@ -60,7 +62,8 @@ function common(c: RunbookConfig): ProcedureArgs {
 }
 
 export type Procedure =
-    ServiceModelUpgrade | LsmServiceModelUpgrade | FirstDeployment | CarefulDeploy | UpgradeAbort | ProductionRelease;
+    ServiceModelUpgrade | LsmServiceModelUpgrade | FirstDeployment | CarefulDeploy | UpgradeAbort | ProductionRelease | SpinalStackUpgrade
+    | LsstSiteUpgrade;
 
 /** Build the procedure the validated configuration names. */
 export function buildRunbook(c: RunbookConfig): Procedure {
@@ -92,6 +95,8 @@ export function buildRunbook(c: RunbookConfig): Procedure {
                     : undefined,
             });
         }
+        case "lsst-site-upgrade":
+            return new LsstSiteUpgrade(name, { runKey: runKeyOf(c), lsst: c.lsst!, slackWebhook: secret(c.lsstSlackWebhook) });
         case "release": {
             const r = c.release!;
             return new ProductionRelease(name, {
@@ -99,5 +104,7 @@ export function buildRunbook(c: RunbookConfig): Procedure {
                 commitCommand: r.commitCommand, pushCommand: r.pushCommand,
             });
         }
+        case "spinalstack-upgrade":
+            return new SpinalStackUpgrade(name, spinalStackArgs(c.openstack!, runKeyOf(c)));
     }
 }

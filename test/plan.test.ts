@@ -8,7 +8,7 @@ import { readStackFile } from "../cli/stack-config";
 import { installMocks, settle } from "./support/mocks";
 
 const ROOT = path.join(__dirname, "..");
-const EXAMPLES = ["lsm-upgrade", "plain-upgrade", "lsm-install", "careful-deploy", "release"];
+const EXAMPLES = ["lsm-upgrade", "plain-upgrade", "lsm-install", "careful-deploy", "release", "spinalstack", "lsst-summit", "lsst-tts"];
 
 function plan(args: string[], cwd = ROOT) {
     return spawnSync(process.execPath, [path.join(ROOT, "bin/plan.js"), ...args], { cwd, encoding: "utf8" });

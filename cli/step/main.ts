@@ -2,11 +2,15 @@ import { backup, restore } from "./database";
 import { readContext, StepContext, StepFailure } from "./context";
 import { clientFromEnv, INMANTA_HANDLERS } from "./inmanta";
 import { projectCheck } from "./project";
+import { LSST_HANDLERS } from "./lsst";
+import { OPENSTACK_HANDLERS } from "./openstack";
 
 const LOCAL_HANDLERS: Record<string, (ctx: StepContext) => Promise<Record<string, unknown>>> = {
     "db-backup": backup,
     "db-restore": restore,
     "project-check": projectCheck,
+    ...LSST_HANDLERS,
+    ...OPENSTACK_HANDLERS,
 };
 
 export const STEP_KINDS = [...Object.keys(INMANTA_HANDLERS), ...Object.keys(LOCAL_HANDLERS)];

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { lsstSchema } from "./lsst";
+import { openstackSchema } from "./openstack";
 
 /** The procedures a stack can run (`upgrade:procedure`). */
 export const PROCEDURES = [
@@ -10,11 +12,13 @@ export const PROCEDURES = [
     "lsm-abort",
     "abort",
     "release",
+    "lsst-site-upgrade",
+    "spinalstack-upgrade",
 ] as const;
 export type ProcedureName = (typeof PROCEDURES)[number];
 
 /** Config keys whose values must be Pulumi secrets. */
-export const SECRET_KEYS = ["inmantaToken", "inmantaCaCert", "databasePassword", "sshPrivateKey"] as const;
+export const SECRET_KEYS = ["inmantaToken", "inmantaCaCert", "databasePassword", "sshPrivateKey", "lsstSlackWebhook"] as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -170,6 +174,10 @@ export const runbookSchema = z.strictObject({
     install: installSchema.optional(),
     abort: abortSchema.optional(),
     release: releaseSchema.optional(),
+    lsst: lsstSchema.optional(),
+    /** Slack incoming webhook of the LSST site's channel (a secret). */
+    lsstSlackWebhook: nonEmpty.optional(),
+    openstack: openstackSchema.optional(),
 });
 
 export type RunbookConfig = z.output<typeof runbookSchema>;

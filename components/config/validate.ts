@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { KNOWN_SETTINGS, RunbookConfig, SECRET_KEYS } from "./schema";
+import { openstackProblems } from "./openstack";
 
 type Problem = { path: (string | number)[]; message: string };
 
@@ -77,6 +78,10 @@ export function crossCheck(c: RunbookConfig, secretKeys: Set<string>, present: S
         }
     }
     if (p === "release") need(c.release, ["release"], "is required by procedure release (projectDir)");
+    if (p === "lsst-site-upgrade") need(c.lsst, ["lsst"], "is required by procedure lsst-site-upgrade (site, systems, csc, mainDaemon, kubernetes, gates, slack)");
+    else if (c.lsst) problems.push({ path: ["lsst"], message: `is only read by procedure lsst-site-upgrade, not by ${p}` });
+    if (p === "spinalstack-upgrade") problems.push(...openstackProblems(c.openstack));
+    else if (c.openstack) problems.push({ path: ["openstack"], message: `is only read by procedure spinalstack-upgrade, not by ${p}` });
     return problems;
 }
 

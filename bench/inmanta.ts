@@ -1,0 +1,185 @@
+/**
+ * `npm run bench -- inmanta`: the step runner against the real orchestrator of the lab.
+ *
+ * 1. The lab's LSM upgrade (A -> B, `pulumi up` of stack `lab` in a lab copy): its wall-clock against
+ *    the server's own work in that window, from the server's reports: compiles (report `started` ->
+ *    `completed`), dry runs (dry run `date` -> the last `dryrun` resource action `finished`) and deploys
+ *    (first -> last `deploy` resource action of the version). Also each step's time as the engine
+ *    reported it. The ratio says how much of the upgrade is our own overhead.
+ * 2. Notice delay: how long after the server finished a compile, a dry run or a deploy the client
+ *    (the code the steps run) noticed it: the server's completion time from its reports (compile
+ *    `completed`, the last `dryrun` / `deploy` resource action's `finished`) against the moment the
+ *    client's wait returned. `--rounds` of each (default 10), the median against the goal of 1 s.
+ *    Each round changes one resource in the environment's project folder, compiles (no update),
+ *    dry-runs and deploys that version (incremental, so only the changed resource is deployed).
+ *
+ * Options: --rounds N   --only upgrade|notice   --keep (leave the lab copy and its services)
+ * Results: a table on stdout and bench/results/inmanta.json.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "../cli/args";
+import { InmantaClient } from "../components/inmanta/client";
+import { get, resourceActions } from "../test/lab/server-checks";
+import { LabCopy, makeLabCopy } from "../test/support/lab-copy";
+import { machine, median, round, say, table, writeResults } from "./support/report";
+
+const USAGE = "usage: npm run bench -- inmanta [--rounds 10] [--only upgrade|notice] [--keep]";
+const GOAL_NOTICE_S = 1;
+
+interface CompileReport {
+    id: string;
+    requested: string;
+    started: string | null;
+    completed: string | null;
+    force_update: boolean;
+    metadata?: { message?: string };
+}
+
+const ms = (iso: string) => Date.parse(iso);
+const sec = (x: number) => round(x / 1000, 3);
+
+/** The server's own work between two instants, from its reports. */
+async function serverWork(lab: LabCopy, from: number, to: number) {
+    const env = lab.environment;
+    const compiles = (await get<{ data: CompileReport[] }>(lab.url, env, "/api/v2/compilereport?limit=1000&sort=requested.asc")).data
+        .filter(c => ms(c.requested) >= from && ms(c.requested) <= to && c.started && c.completed)
+        .map(c => ({ what: c.metadata?.message ?? c.id, seconds: sec(ms(c.completed!) - ms(c.started!)), update: c.force_update }));
+    const actions = (await resourceActions(lab.url, env)).filter(a => a.started >= from && a.started <= to && a.finished !== null);
+    const versions = [...new Set(actions.map(a => a.version))];
+    const dryruns: { version: number; seconds: number }[] = [];
+    const deploys: { version: number; seconds: number }[] = [];
+    for (const v of versions) {
+        const runs = (await get<{ data: { id: string; date: string }[] }>(lab.url, env, `/api/v2/dryrun/${v}`)).data
+            .map(d => ms(d.date)).filter(d => d >= from && d <= to).sort((a, b) => a - b);
+        runs.forEach((start, i) => {
+            const end = runs[i + 1] ?? Infinity;
+            const own = actions.filter(a => a.version === v && a.action === "dryrun" && a.started >= start && a.started < end);
+            if (own.length) dryruns.push({ version: v, seconds: sec(Math.max(...own.map(a => a.finished!)) - start) });
+        });
+        const dep = actions.filter(a => a.version === v && a.action === "deploy");
+        if (dep.length) deploys.push({ version: v, seconds: sec(Math.max(...dep.map(a => a.finished!)) - Math.min(...dep.map(a => a.started))) });
+    }
+    const sum = (xs: { seconds: number }[]) => round(xs.reduce((s, x) => s + x.seconds, 0), 3);
+    return { compiles, dryruns, deploys, seconds: { compile: sum(compiles), dryrun: sum(dryruns), deploy: sum(deploys) } };
+}
+
+async function benchUpgrade(lab: LabCopy) {
+    say("== the lab upgrade A -> B (pulumi up of stack lab)");
+    lab.publish("b");
+    const started = Date.now();
+    const run = await lab.up("lab");
+    const ended = Date.now();
+    if (run.status !== 0) throw new Error(`the lab upgrade failed:\n${run.output.slice(-4000)}`);
+    const wall = sec(ended - started);
+    const work = await serverWork(lab, started, ended);
+    const serverTotal = round(work.seconds.compile + work.seconds.dryrun + work.seconds.deploy, 3);
+    const steps = [...run.output.matchAll(/command:local:Command (\S+) created \(([\d.]+)(m?s)\)/g)]
+        .map(m => ({ step: m[1], seconds: m[3] === "ms" ? Number(m[2]) / 1000 : Number(m[2]) }));
+    const exportSeconds = Number(/The entire export command took ([\d.]+) seconds/.exec(run.output)?.[1] ?? NaN);
+    say(table(["step", "engine s"], steps.map(s => [s.step, s.seconds.toFixed(1)])));
+    say();
+    say(table(["server work", "count", "seconds"], [
+        ["compiles (started -> completed)", work.compiles.length, work.seconds.compile.toFixed(1)],
+        ["dry runs (date -> last dryrun action)", work.dryruns.length, work.seconds.dryrun.toFixed(1)],
+        ["deploys (first -> last deploy action)", work.deploys.length, work.seconds.deploy.toFixed(1)],
+        ["total", undefined, serverTotal.toFixed(1)],
+    ]));
+    say(`pulumi up wall-clock ${wall.toFixed(1)} s, server work ${serverTotal.toFixed(1)} s: ratio ${(wall / serverTotal).toFixed(2)}x` +
+        ` (${steps.length} steps, ${((wall - serverTotal) / Math.max(1, steps.length)).toFixed(2)} s of overhead per step; ` +
+        `the export CLI itself: ${exportSeconds} s)`);
+    return { wallSeconds: wall, serverSeconds: serverTotal, ratio: round(wall / serverTotal, 2), server: work, steps, exportSeconds };
+}
+
+/**
+ * Give the next compile something to deploy: a new content of service-a.conf in the environment's
+ * project folder on the server (a compile without update uses the folder as it is). Without a change
+ * the server counts unchanged resources as deployed at release, before any agent works on them.
+ */
+function changeModel(lab: LabCopy, round: number): void {
+    const main = path.join(lab.inmantaDir, "server", "state", "server", "environments", lab.environment, "main.cf");
+    const text = fs.readFileSync(main, "utf8");
+    const changed = text.replace(/(ConfigFile\(path="\{\{ files \}\}\/service-a\.conf", content=")[^"]*(")/, `$1bench round ${round}\\n$2`);
+    if (changed === text) throw new Error(`${main}: no service-a.conf resource to change`);
+    fs.writeFileSync(main, changed);
+}
+
+async function benchNotice(lab: LabCopy, rounds: number) {
+    say(`== notice delay: ${rounds} compiles, dry runs and deploys`);
+    const client = new InmantaClient({ url: lab.url, environment: lab.environment }, { waitTimeoutMs: 600_000 });
+    const delays = { compile: [] as number[], dryrun: [] as number[], deploy: [] as number[] };
+    const durations = { compile: [] as number[], dryrun: [] as number[], deploy: [] as number[] };
+    try {
+        await client.setSetting("auto_deploy", false);
+        for (let i = 0; i < rounds; i++) {
+            changeModel(lab, i + 1);
+            const compiled = await client.compile({ update: false, message: `bench round ${i + 1}` });
+            const noticedCompile = Date.now();
+            const version = compiled.version!;
+            delays.compile.push(noticedCompile - ms(compiled.completed));
+            const report = (await get<{ data: CompileReport }>(lab.url, lab.environment, `/api/v2/compilereport/${compiled.id}`)).data;
+            durations.compile.push(ms(report.completed!) - ms(report.started!));
+
+            const dry = await client.dryrun(version);
+            const noticedDry = Date.now();
+            const dryStart = ms((await get<{ data: { id: string; date: string }[] }>(lab.url, lab.environment, `/api/v2/dryrun/${version}`))
+                .data.find(d => d.id === dry.id)!.date);
+            const dryActions = (await resourceActions(lab.url, lab.environment, { action: "dryrun" }))
+                .filter(a => a.version === version && a.started >= dryStart && a.finished !== null);
+            if (!dryActions.length) throw new Error(`no dryrun actions for the dry run of version ${version}`);
+            const dryEnd = Math.max(...dryActions.map(a => a.finished!));
+            delays.dryrun.push(noticedDry - dryEnd);
+            durations.dryrun.push(dryEnd - dryStart);
+
+            if (!dry.changes.some(c => c.status === "modified")) throw new Error(`the dry run of version ${version} found no change`);
+            const releasedAt = Date.now();
+            await client.release(version, { agentTriggerMethod: "push_incremental_deploy" });
+            const deployed = await client.waitForDeploy(version);
+            const noticedDeploy = Date.now();
+            if (deployed.failed.length) throw new Error(`the deploy of version ${version} failed: ${deployed.failed.join(", ")}`);
+            const depActions = (await resourceActions(lab.url, lab.environment, { action: "deploy" }))
+                .filter(a => a.version === version && a.finished !== null);
+            if (!depActions.length) throw new Error(`version ${version}: no deploy action`);
+            const depEnd = Math.max(...depActions.map(a => a.finished!));
+            delays.deploy.push(noticedDeploy - depEnd);
+            durations.deploy.push(depEnd - releasedAt);
+            say(`  round ${i + 1}: version ${version}, noticed compile +${noticedCompile - ms(compiled.completed)} ms, ` +
+                `dry run +${noticedDry - dryEnd} ms, deploy +${noticedDeploy - depEnd} ms`);
+        }
+    } finally {
+        client.close();
+    }
+    const rows = (["compile", "dryrun", "deploy"] as const).map(k => ({
+        what: k, medianS: sec(median(delays[k])), maxS: sec(Math.max(...delays[k])), minS: sec(Math.min(...delays[k])),
+        medianServerS: sec(median(durations[k])), met: median(delays[k]) / 1000 <= GOAL_NOTICE_S,
+    }));
+    say(table(["wait", "median notice s", "min s", "max s", "median server s", `goal <= ${GOAL_NOTICE_S} s`],
+        rows.map(r => [r.what, r.medianS.toFixed(3), r.minS.toFixed(3), r.maxS.toFixed(3), r.medianServerS.toFixed(3), r.met ? "met" : "NOT met"])));
+    return { rounds, goalSeconds: GOAL_NOTICE_S, rows, delaysMs: delays, serverMs: durations };
+}
+
+export async function main(argv: string[]): Promise<number> {
+    const args = parseArgs(argv, { rounds: "string", only: "string", keep: "boolean" }, USAGE);
+    const rounds = Number(args.rounds ?? 10);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer\n${USAGE}`);
+    if (args.only && !["upgrade", "notice"].includes(args.only)) throw new Error(USAGE);
+    say("setting up a lab copy (PostgreSQL, Inmanta server, release A deployed) ...");
+    const lab = await makeLabCopy();
+    const results: Record<string, unknown> = { machine: machine({ inmantaCore: "14.0.0" }) };
+    try {
+        const setup = lab.tryLab(["--setup-only"]);
+        if (setup.status !== 0) throw new Error(`lab setup failed:\n${setup.output.slice(-4000)}`);
+        say(`lab set up in ${setup.seconds.toFixed(1)} s (${lab.dir})`);
+        if (args.only !== "notice") results.upgrade = await benchUpgrade(lab);
+        if (args.only !== "upgrade") results.notice = await benchNotice(lab, rounds);
+    } finally {
+        if (args.keep) {
+            say(`lab copy kept: ${lab.dir} (stop it: scripts/inmanta/lab.sh down ${lab.inmantaDir})`);
+        } else {
+            lab.remove();
+        }
+    }
+    const file = writeResults("inmanta", { date: new Date().toISOString(), ...results });
+    say(`results: ${file}`);
+    return 0;
+}

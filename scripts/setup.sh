@@ -16,6 +16,13 @@ if [ -f "$root/policy/package.json" ] && { [ ! -d "$root/policy/node_modules/@pu
     echo "== npm ci (policy pack)" >&2
     (cd "$root/policy" && npm ci --no-audit --no-fund >&2)
 fi
+# Programs the steps and the tests run: ansible-playbook, rsync, puppet (OpenStack steps) and kubectl
+# (LSST's Argo CD patches, checked locally). Debian's packages; each a no-op once present.
+bash "$root/scripts/openstack/tools.sh"
+if ! command -v kubectl >/dev/null 2>&1; then
+    echo "== installing kubectl (kubernetes-client) from Debian" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >&2
+fi
 echo "== engine" >&2
 # shellcheck source=engine/env.sh
 source "$root/scripts/engine/env.sh"

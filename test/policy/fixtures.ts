@@ -1,6 +1,6 @@
 /**
  * Compliant step graphs, as the program builds them (see `npm run -s plan -- --stack <s> --format json`),
- * and fabricated ones for the OpenStack and LSST kinds the program does not have yet. Tests take one
+ * and fabricated ones for the OpenStack and LSST kinds (small graphs that isolate one rule). Tests take one
  * and break exactly one thing.
  */
 import { COMPUTED, ENV, FakeStep } from "./util";

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (`npm test`): installs what is missing, then runs every test.
+# The test command (`npm test`): installs what is missing, then runs every test
+# (`npm test -- test/lab/*.test.ts`: only those files).
 # Heavy parts (the engine build, the orchestrator's virtualenv) are cached outside the
 # checkout and skipped when present.
 set -euo pipefail
@@ -17,7 +18,8 @@ echo "== tests" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-npx mocha "$@" 2>&1 | tee "$log" || status=$?
+# Arguments name test files (all of them when none).
+UPGRADE_TEST_FILES="$*" npx mocha 2>&1 | tee "$log" || status=$?
 # One plain closing line for CI readers: "tests: N passed, N failed, N skipped".
 count() { grep -oE "^ +[0-9]+ $1" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
 echo "tests: $(count passing) passed, $(count failing) failed, $(count pending) skipped"

@@ -69,7 +69,7 @@ describe("engine: policy pack on preview", function () {
         for (const d of [project, home, path.join(root, "state")]) fs.mkdirSync(d, { recursive: true });
         for (const f of PROGRAM) fs.cpSync(path.join(ROOT, f), path.join(project, f), { recursive: true });
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"), "dir");
-        // lsm-upgrade runs its export and north-bound commands over SSH; the same stack with local commands.
+        // lsm-upgrade runs its export and north-bound commands over SSH; also the same stack with local commands.
         const lsm = parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.lsm-upgrade.yaml"), "utf8")) as unknown;
         fs.writeFileSync(path.join(project, "stacks", "Pulumi.lsm-upgrade-local.yaml"), stringify(withoutSsh(lsm)));
         // Plugins come from the engine's home; stack selection and the like stay in the temp dir.
@@ -91,15 +91,20 @@ describe("engine: policy pack on preview", function () {
         if (root && !process.env.UPGRADE_KEEP_ENGINE_TMP) fs.rmSync(root, { recursive: true, force: true });
     });
 
-    function pulumi(args: string[]): { status: number | null; output: string } {
-        const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: project, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    // The lab's stack file carries the salt of the lab's passphrase (npm run lab), the others none yet.
+    const passphraseOf = (stack: string) => (stack === "lab" ? "upgrade-lab" : "policy-test");
+
+    function pulumi(args: string[], stack?: string): { status: number | null; output: string } {
+        const r = spawnSync("pulumi", [...args, "--non-interactive"], {
+            cwd: project, env: { ...env, PULUMI_CONFIG_PASSPHRASE: passphraseOf(stack ?? "") }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
+        });
         return { status: r.status, output: `${r.stdout}\n${r.stderr}` };
     }
 
     function preview(stack: string, extra: string[] = []): Preview {
-        const init = pulumi(["stack", "init", stack]);
+        const init = pulumi(["stack", "init", stack], stack);
         assert.ok(init.status === 0 || /already exists/.test(init.output), init.output);
-        const r = pulumi(["preview", "--stack", stack, "--policy-pack", POLICY, ...extra]);
+        const r = pulumi(["preview", "--stack", stack, "--policy-pack", POLICY, ...extra], stack);
         return { ...r, violations: violationsOf(r.output) };
     }
 
@@ -109,7 +114,8 @@ describe("engine: policy pack on preview", function () {
         assert.equal(p.status, 0, p.output);
     }
 
-    for (const stack of ["plain-upgrade", "lsm-install", "careful-deploy", "release", "lsm-upgrade-local"]) {
+    for (const stack of ["lab", "lsm-upgrade", "plain-upgrade", "lsm-install", "careful-deploy", "release", "lsm-upgrade-local",
+        "spinalstack", "lsst-summit", "lsst-tts"]) {
         it(`${stack}: preview passes every policy`, () => assertPasses(preview(stack)));
     }
 

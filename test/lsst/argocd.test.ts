@@ -9,9 +9,9 @@ import { FAKE_KUBECTL, FakeCluster, failureOf, LAB, realKubectl, runLsstStep } f
 const FIXTURES = path.join(LAB, "fixtures");
 const fixture = (name: string) => parse(fs.readFileSync(path.join(FIXTURES, name), "utf8")) as Record<string, any>;
 
-/** `kubectl patch --local`: the real kubectl applies a merge patch to a manifest, no cluster needed. */
+/** `kubectl patch --local --dry-run=client`: the real kubectl applies a merge patch to a manifest, no cluster needed. */
 function kubectlPatchLocal(file: string, patch: unknown, output: "yaml" | "json" = "yaml") {
-    return spawnSync(realKubectl(), ["patch", "--local", "-f", file, "--type", "merge", "-p", JSON.stringify(patch), "-o", output], {
+    return spawnSync(realKubectl(), ["patch", "--local", "--dry-run=client", "-f", file, "--type", "merge", "-p", JSON.stringify(patch), "-o", output], {
         encoding: "utf8", env: { ...process.env, KUBECONFIG: "/nonexistent" },
     });
 }

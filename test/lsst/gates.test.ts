@@ -104,7 +104,8 @@ describe("LSST gates and probes, with real processes", function () {
         assert.ok(gaps.length >= 6 && gaps.length <= 12, `probed ${t.length} times in 5 s: ${gaps.join(", ")}`);
         assert.ok(gaps[0] < 500, `the first retry comes quickly (${gaps[0]} ms)`);
         assert.ok(gaps.every(g => g < 1400), `no gap over ~1 s: ${gaps.join(", ")}`);
-        assert.ok(gaps.slice(-3).every(g => g >= 800), `the gaps grow to the 1 s cap: ${gaps.join(", ")}`);
+        // The last gap may be cut short by the deadline: the ones before it show the cap.
+        assert.ok(gaps.slice(-3, -1).every(g => g >= 800), `the gaps grow to the 1 s cap: ${gaps.join(", ")}`);
     });
 
     it("an exit-status probe passes once the command succeeds", async () => {

@@ -214,8 +214,8 @@ export function criticalPath(resources: StateResource[], durationMs: Map<string,
 
 interface UpgradeRun {
     label: string;
-    /** How the program is started: type-checked (what a plain \`pulumi up\` does) or transpile-only. */
-    program: "type-checked" | "transpile-only";
+    /** How the program is started: ts-node with a type check (the Node.js runtime's default) or the project's cached transpile. */
+    program: "ts-node, type-checked" | "cached transpile";
     steps: number;
     wallS: number;
     criticalPathS: number;
@@ -251,7 +251,7 @@ interface UpgradeResult {
 
 async function upgrade(reps: number, durations: { compile: number; dryrun: number; deploy: number }, typeCheck: boolean,
     parallel?: number): Promise<UpgradeResult> {
-    const program = typeCheck ? "type-checked" : "transpile-only";
+    const program = typeCheck ? "ts-node, type-checked" : "cached transpile";
     const lab = await startLab({
         settings: { protected_environment: false },
         compile: { durationMs: durations.compile }, dryrun: { durationMs: durations.dryrun }, deploy: { durationMs: durations.deploy },
@@ -339,7 +339,7 @@ export async function main(argv: string[]): Promise<number> {
         const goal = 1.2;
         const variants: UpgradeResult[] = [];
         for (const typeCheck of [true, false]) {
-            const program = typeCheck ? "type-checked" : "transpile-only";
+            const program = typeCheck ? "ts-node, type-checked" : "cached transpile";
             process.stderr.write(`real upgrade against the fake orchestrator (${program} program)...\n`);
             try {
                 variants.push(await upgrade(reps, durations, typeCheck, parallel));

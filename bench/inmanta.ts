@@ -88,7 +88,14 @@ async function benchUpgrade(lab: LabCopy) {
     say(`pulumi up wall-clock ${wall.toFixed(1)} s, server work ${serverTotal.toFixed(1)} s: ratio ${(wall / serverTotal).toFixed(2)}x` +
         ` (${steps.length} steps, ${((wall - serverTotal) / Math.max(1, steps.length)).toFixed(2)} s of overhead per step; ` +
         `the export CLI itself: ${exportSeconds} s)`);
-    return { wallSeconds: wall, serverSeconds: serverTotal, ratio: round(wall / serverTotal, 2), server: work, steps, exportSeconds };
+    // The procedure is one chain (each step waits for the one before it): its critical path is the sum
+    // of the step durations the engine reported (rounded by the engine to 0.01 s below 1 s, to 1 s above).
+    const criticalPath = round(steps.reduce((t, x) => t + x.seconds, 0), 2);
+    say(`against the critical path of its steps: ${wall.toFixed(1)} s / ${criticalPath.toFixed(1)} s = ${(wall / criticalPath).toFixed(2)}x (goal 1.2x: ${wall / criticalPath <= 1.2 ? "met" : "NOT met"})`);
+    return {
+        wallSeconds: wall, serverSeconds: serverTotal, ratio: round(wall / serverTotal, 2), criticalPathSeconds: criticalPath,
+        criticalRatio: round(wall / criticalPath, 2), server: work, steps, exportSeconds,
+    };
 }
 
 /**

@@ -726,31 +726,7 @@ func (p *provider) run(ctx context.Context, urn, command string, in resource.Pro
 		cmd.Dir = wd
 	}
 	cmd.Env = os.Environ()
-	if v, ok := in["environment"]; ok {
-		if env := unwrap(v); env.IsObject() {
-			obj := env.ObjectValue()
-			keys := obj.StableKeys()
-			for _, k := range keys {
-				if e := obj[k]; e.IsString() {
-					cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%s", k, e.StringValue()))
-				}
-			}
-		}
-	}
-	addPrev := true
-	if v, ok := in["addPreviousOutputInEnv"]; ok {
-		if b := unwrap(v); b.IsBool() {
-			addPrev = b.BoolValue()
-		}
-	}
-	if addPrev {
-		if prev.stdout != "" {
-			cmd.Env = append(cmd.Env, "PULUMI_COMMAND_STDOUT="+prev.stdout)
-		}
-		if prev.stderr != "" {
-			cmd.Env = append(cmd.Env, "PULUMI_COMMAND_STDERR="+prev.stderr)
-		}
-	}
+	commandEnvironment(in, prev, func(k, v string) { cmd.Env = append(cmd.Env, k+"="+v) })
 	if stdin, ok := stringInput(in, "stdin"); ok && stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
@@ -788,6 +764,36 @@ func (p *provider) run(ctx context.Context, urn, command string, in resource.Pro
 
 // globAssets returns the files under dir matching the ordered include / "!exclude" globs ('/' separated, "**"
 // crosses directories), keyed by their path relative to dir.
+// commandEnvironment hands set the variables a command gets besides its process's own, local or
+// remote alike: the `environment` input, then PULUMI_COMMAND_STDOUT/STDERR of the previous run unless
+// addPreviousOutputInEnv is false.
+func commandEnvironment(in resource.PropertyMap, prev runResult, set func(k, v string)) {
+	if v, ok := in["environment"]; ok {
+		if env := unwrap(v); env.IsObject() {
+			obj := env.ObjectValue()
+			for _, k := range obj.StableKeys() {
+				if e := obj[k]; e.IsString() {
+					set(string(k), e.StringValue())
+				}
+			}
+		}
+	}
+	addPrev := true
+	if v, ok := in["addPreviousOutputInEnv"]; ok {
+		if b := unwrap(v); b.IsBool() {
+			addPrev = b.BoolValue()
+		}
+	}
+	if addPrev {
+		if prev.stdout != "" {
+			set("PULUMI_COMMAND_STDOUT", prev.stdout)
+		}
+		if prev.stderr != "" {
+			set("PULUMI_COMMAND_STDERR", prev.stderr)
+		}
+	}
+}
+
 func globAssets(dir string, globs []string) (map[string]*resource.Asset, error) {
 	type rule struct {
 		g       glob.Glob

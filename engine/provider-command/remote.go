@@ -327,30 +327,7 @@ func (p *provider) runRemote(ctx context.Context, urn, command string, in resour
 				"'VAR=value command'", k))
 		}
 	}
-	if v, ok := in["environment"]; ok {
-		if env := unwrap(v); env.IsObject() {
-			obj := env.ObjectValue()
-			for _, k := range obj.StableKeys() {
-				if e := obj[k]; e.IsString() {
-					setenv(string(k), e.StringValue())
-				}
-			}
-		}
-	}
-	addPrev := true
-	if v, ok := in["addPreviousOutputInEnv"]; ok {
-		if b := unwrap(v); b.IsBool() {
-			addPrev = b.BoolValue()
-		}
-	}
-	if addPrev {
-		if prev.stdout != "" {
-			setenv("PULUMI_COMMAND_STDOUT", prev.stdout)
-		}
-		if prev.stderr != "" {
-			setenv("PULUMI_COMMAND_STDERR", prev.stderr)
-		}
-	}
+	commandEnvironment(in, prev, setenv)
 	if stdin, ok := stringInput(in, "stdin"); ok && stdin != "" {
 		session.Stdin = strings.NewReader(stdin)
 	}

@@ -1,10 +1,9 @@
 /**
- * Polling with exponential backoff: probe at once, then after ~100 ms, 200 ms, 400 ms, ... capped at
- * `maxDelayMs` (1 s by default), so the end of a server-side operation is noticed within `maxDelayMs`
- * (plus one request) of it happening, without hammering the server during long operations.
+ * Waiting for the server with the project's backoff (components/core/backoff.ts): the end of a
+ * server-side operation is noticed within `maxDelayMs` (plus one request) of it happening.
  */
+import { retryWithBackoff } from "../../core/backoff";
 import { WaitTimeoutError } from "./errors";
-import { sleep } from "./http";
 
 export interface PollOptions {
     /** What is being waited for, used in timeout errors and progress lines ("compile", "dry run 3f2e..."). */
@@ -29,23 +28,17 @@ export interface ProbeResult<T> {
 }
 
 export async function pollUntil<T>(probe: () => Promise<ProbeResult<T>>, options: PollOptions): Promise<T> {
-    const started = Date.now();
-    const maxDelay = Math.max(10, options.maxDelayMs ?? 1000);
-    let delay = Math.min(options.initialDelayMs ?? 100, maxDelay);
     let lastState: string | undefined;
-    for (;;) {
-        const result = await probe();
-        if (result.state !== undefined && result.state !== lastState) {
-            lastState = result.state;
-            options.log?.(`${options.what}: ${result.state}`);
+    let result: T | undefined;
+    const done = await retryWithBackoff(async () => {
+        const r = await probe();
+        if (r.state !== undefined && r.state !== lastState) {
+            lastState = r.state;
+            options.log?.(`${options.what}: ${r.state}`);
         }
-        if (result.done !== undefined) return result.done;
-
-        const remaining = options.timeoutMs - (Date.now() - started);
-        if (remaining <= 0) {
-            throw new WaitTimeoutError(options.what, options.timeoutMs, lastState, options.url);
-        }
-        await sleep(Math.min(delay, remaining));
-        delay = Math.min(delay * 2, maxDelay);
-    }
+        result = r.done;
+        return r.done !== undefined;
+    }, options);
+    if (!done) throw new WaitTimeoutError(options.what, options.timeoutMs, lastState, options.url);
+    return result as T;
 }

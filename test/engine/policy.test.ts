@@ -1,7 +1,7 @@
 /**
  * The policy pack on the real engine: `pulumi preview --policy-pack policy` on a temporary copy of the
  * program (file backend, its own PULUMI_HOME with the engine's plugins linked in). Preview runs no
- * step, so no orchestrator is needed. Needs the repo's engine on PATH (`source scripts/engine/env.sh`)
+ * step, so no orchestrator is needed. Needs the repo's engine (`requireEngine` puts it on PATH)
  * and the pack's packages (`npm ci --prefix policy`).
  */
 import { strict as assert } from "assert";
@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { requireEngine } from "../support/engine";
 
 const ROOT = path.join(__dirname, "..", "..");
 const POLICY = path.join(ROOT, "policy");
@@ -20,14 +21,6 @@ interface Preview {
     output: string;
     /** "[mandatory] name: message" / "[advisory] name: message" lines of the Policies section. */
     violations: string[];
-}
-
-function which(name: string): string | undefined {
-    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-        const f = path.join(dir, name);
-        if (dir && fs.existsSync(f)) return f;
-    }
-    return undefined;
 }
 
 /** The Policies section of the preview output, one entry per violation. */
@@ -58,8 +51,7 @@ describe("engine: policy pack on preview", function () {
     let env: NodeJS.ProcessEnv;
 
     before(() => {
-        const pulumi = which("pulumi");
-        if (!pulumi) throw new Error("`pulumi` is not on PATH: run `source scripts/engine/env.sh` first");
+        requireEngine();
         if (!fs.existsSync(path.join(POLICY, "node_modules", "@pulumi", "policy"))) {
             throw new Error("the policy pack's packages are missing: run `npm ci --prefix policy` first");
         }

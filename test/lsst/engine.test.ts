@@ -4,7 +4,6 @@
  * CSCs, a fake main OSPL daemon, a local Slack webhook), in the order of the graph.
  */
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -13,19 +12,8 @@ import { loadStack, readStackFile } from "../../cli/stack-config";
 import { StepRecord } from "../../components/core";
 import { buildUnderMocks } from "../support/mocks";
 import { load } from "../support/configs";
-import { commandOps, commandsDone, EngineRun, EngineStack, findOnPath, secret, TempProject, urnName } from "../support/engine";
+import { commandOps, commandsDone, EngineRun, EngineStack, secret, TempProject, urnName } from "../support/engine";
 import { FAKE_CSC, FAKE_DAEMON, FAKE_KUBECTL, FakeCluster, FakeCscs, lsstSite, ROOT } from "./support";
-
-/** Put the repo's engine on PATH when it is not there yet (what `source scripts/engine/env.sh` does). */
-function useRepoEngine(): void {
-    if (findOnPath("pulumi")) return;
-    const out = execFileSync("bash", ["-c", "source scripts/engine/env.sh >/dev/null 2>&1 && env -0"], { cwd: ROOT, encoding: "utf8" });
-    for (const entry of out.split("\0")) {
-        const i = entry.indexOf("=");
-        const key = entry.slice(0, i);
-        if (key === "PATH" || key.startsWith("PULUMI_")) process.env[key] = entry.slice(i + 1);
-    }
-}
 
 /** For each step, every step it depends on finished before it started (engine events). */
 function assertRanInOrder(run: EngineRun, steps: StepRecord[]): void {
@@ -44,7 +32,6 @@ describe("LSST site upgrade on the real engine", function () {
     let project: TempProject | undefined;
     const children: number[] = [];
 
-    before(() => useRepoEngine());
     afterEach(() => {
         for (const pid of children.splice(0)) {
             try {

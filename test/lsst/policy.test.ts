@@ -8,22 +8,13 @@ import { policies } from "../../policy/policies";
 import { kubernetesWavesGated } from "../../policy/policies/kubernetes-waves";
 import type { StackValidationPolicy } from "../../policy/types";
 import { buildUnderMocks } from "../support/mocks";
-import { COMPUTED, FakeStep, runPolicy, without } from "../policy/util";
+import { computedParams, FakeStep, runPolicy, without } from "../policy/util";
 import { ROOT } from "./support";
 
 /** The recorded steps as the policies see them; params from earlier steps are unknown in a preview. */
 async function stepsOf(stack: string): Promise<FakeStep[]> {
     const run = await buildUnderMocks(loadStack(stack, ROOT).config);
-    const computed = (v: unknown): unknown => {
-        if (Array.isArray(v)) return v.map(computed);
-        if (v && typeof v === "object") {
-            const keys = Object.keys(v);
-            if (keys.length === 1 && keys[0] === "from") return COMPUTED;
-            return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, computed(x)]));
-        }
-        return v;
-    };
-    return run.steps.map(s => ({ id: s.id, kind: s.kind, params: computed(s.params) as Record<string, unknown>, after: s.dependsOn }));
+    return run.steps.map(s => ({ id: s.id, kind: s.kind, params: computedParams(s.params) as Record<string, unknown>, after: s.dependsOn }));
 }
 
 describe("policy pack on the LSST stacks", function () {

@@ -6,25 +6,13 @@
  *   check's `destroy` reads back what `create` saved, from the state of the earlier update.
  */
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { orderSteps } from "../../cli/plan/evaluate";
 import { load } from "../support/configs";
 import { buildUnderMocks } from "../support/mocks";
-import { commandOps, commandsDone, commandsFailed, diagnostics, EngineStack, findOnPath, TempProject } from "../support/engine";
-import { ensureTools, makeLab, rm, ROOT, snapshot, spinalConfig } from "./support";
-
-/** Put the repo's engine on PATH when it is not there yet (what `source scripts/engine/env.sh` does). */
-function useRepoEngine(): void {
-    if (findOnPath("pulumi")) return;
-    const out = execFileSync("bash", ["-c", "source scripts/engine/env.sh >/dev/null 2>&1 && env -0"], { cwd: ROOT, encoding: "utf8" });
-    for (const entry of out.split("\0")) {
-        const i = entry.indexOf("=");
-        const key = entry.slice(0, i);
-        if (key === "PATH" || key.startsWith("PULUMI_")) process.env[key] = entry.slice(i + 1);
-    }
-}
+import { commandOps, commandsDone, commandsFailed, diagnostics, EngineStack, TempProject } from "../support/engine";
+import { ensureTools, makeLab, rm, snapshot, spinalConfig } from "./support";
 
 const NODES = ["lb1", "ctl1", "ctl2", "cpt1", "cpt2"];
 
@@ -33,10 +21,7 @@ describe("Spinal Stack upgrade on the real engine", function () {
     let lab: string;
     let project: TempProject | undefined;
 
-    before(() => {
-        ensureTools();
-        useRepoEngine();
-    });
+    before(() => ensureTools());
     beforeEach(() => { lab = makeLab(); });
     afterEach(() => {
         project?.cleanup();

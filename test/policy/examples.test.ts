@@ -13,7 +13,7 @@ import { stringify } from "yaml";
 import { policies } from "../../policy/policies";
 import type { StackValidationPolicy } from "../../policy/types";
 import { lsmAbort } from "../support/configs";
-import { COMPUTED, FakeStep, runPolicy } from "./util";
+import { computedParams, FakeStep, runPolicy } from "./util";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -43,20 +43,8 @@ function plan(stack: string, config?: Record<string, unknown>): PlanJson {
     return p;
 }
 
-/** Plan params show computed values as {from: "step.key"} or "<computed>". */
-function computed(value: unknown): unknown {
-    if (value === "<computed>") return COMPUTED;
-    if (Array.isArray(value)) return value.map(computed);
-    if (value && typeof value === "object") {
-        const keys = Object.keys(value);
-        if (keys.length === 1 && keys[0] === "from") return COMPUTED;
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, computed(v)]));
-    }
-    return value;
-}
-
 function steps(p: PlanJson, specUnknown: boolean): FakeStep[] {
-    return p.steps.map(s => ({ id: s.id, kind: s.kind, params: computed(s.params) as Record<string, unknown>, after: s.dependsOn, specUnknown }));
+    return p.steps.map(s => ({ id: s.id, kind: s.kind, params: computedParams(s.params) as Record<string, unknown>, after: s.dependsOn, specUnknown }));
 }
 
 async function findings(stack: string, specUnknown: boolean, config?: Record<string, unknown>): Promise<string[]> {

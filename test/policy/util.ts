@@ -32,6 +32,18 @@ export const ENV2 = "0b7e8d4c-1f2a-4e3b-9c5d-6a7b8c9d0e1f";
 /** Marks a param value as unknown during preview. */
 export const COMPUTED = Symbol("computed");
 
+/** Params as the step registry (and so `plan`) describes them, with computed values as COMPUTED. */
+export function computedParams(value: unknown): unknown {
+    if (value === "<computed>") return COMPUTED;
+    if (Array.isArray(value)) return value.map(computedParams);
+    if (value && typeof value === "object") {
+        const keys = Object.keys(value);
+        if (keys.length === 1 && keys[0] === "from") return COMPUTED;
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, computedParams(v)]));
+    }
+    return value;
+}
+
 export interface FakeStep {
     id: string;
     kind: string;

@@ -1,8 +1,9 @@
 /**
  * Integration tests on the real Pulumi engine, through the Automation API.
  *
- * - `requireEngine()` finds the `pulumi` CLI and the command provider, or throws with what to do
- *   (`source scripts/engine/env.sh`). Engine tests fail without it; they never skip.
+ * - `requireEngine()` finds the `pulumi` CLI and the command provider (taking the repo's engine from
+ *   `scripts/engine/env.sh` when none is on PATH), or throws with what to do. Engine tests fail
+ *   without it; they never skip.
  * - `TempProject` copies the program (Pulumi.yaml, index.ts, components/, cli/, bin/, tsconfig.json,
  *   package.json; node_modules is a symlink) into a temporary directory with its own file backend and
  *   PULUMI_HOME, so a test never writes into the checkout or into the engine's home.
@@ -64,6 +65,20 @@ export function findOnPath(name: string, pathVar = process.env.PATH ?? ""): stri
     return undefined;
 }
 
+/**
+ * Put the repo's engine on PATH (with its PULUMI_* settings) when no `pulumi` is there yet: what
+ * `source scripts/engine/env.sh` does for a shell, for a test run started without it.
+ */
+export function useRepoEngine(): void {
+    if (findOnPath("pulumi")) return;
+    const out = execFileSync("bash", ["-c", "source scripts/engine/env.sh >/dev/null 2>&1 && env -0"], { cwd: PROJECT_ROOT, encoding: "utf8" });
+    for (const entry of out.split("\0")) {
+        const i = entry.indexOf("=");
+        const key = entry.slice(0, i);
+        if (key === "PATH" || key.startsWith("PULUMI_")) process.env[key] = entry.slice(i + 1);
+    }
+}
+
 function packageVersion(name: string): string {
     return (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
 }
@@ -76,6 +91,7 @@ let engineInfo: EngineInfo | undefined;
  */
 export function requireEngine(): EngineInfo {
     if (engineInfo) return engineInfo;
+    useRepoEngine();
     const pulumi = findOnPath("pulumi");
     if (!pulumi) throw new EngineMissingError(`\`pulumi\` was not found on PATH (${process.env.PATH ?? ""}).`);
     let version: string;

@@ -3,3 +3,4 @@ export * from "./sequence";
 export * from "./shell";
 export * from "./ssh";
 export * from "./step";
+export * from "./shell-quote";

@@ -35,7 +35,4 @@ export function runnerEnvironment(o: OrchestratorArgs): Record<string, pulumi.In
     return env;
 }
 
-/** Single-quote a value for a POSIX shell. */
-export function shellQuote(value: string): string {
-    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'"'"'`)}'`;
-}
+export { shellQuote } from "../core/shell-quote";

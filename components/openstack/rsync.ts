@@ -1,6 +1,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { shellQuote } from "../core/shell-quote";
 
 /**
  * eDeploy's role upgrade is an rsync from the install-server's role tree onto the node, with the
@@ -153,9 +154,7 @@ export function probeSync(node: string, paths: RolePaths, root: string, rsync = 
     return previewFromOutput(node, r.stdout);
 }
 
-export function shellQuote(s: string): string {
-    return /^[A-Za-z0-9_./=:@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 /**
  * The same probe as one shell line, for the engine's `command:local:run` invoke during `pulumi preview`.

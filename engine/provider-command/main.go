@@ -205,9 +205,7 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	}
 	if t == remoteCommand {
 		failures = append(failures, checkConnection(inputs)...)
-	}
-	if _, ok := inputs["addPreviousOutputInEnv"]; !ok {
-		inputs["addPreviousOutputInEnv"] = resource.NewBoolProperty(true)
+		defaultConnection(inputs)
 	}
 	if v, ok := inputs["logging"]; ok && v.IsString() {
 		switch v.StringValue() {
@@ -240,6 +238,8 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	case localCommand:
 	case remoteCommand:
 		keys = remoteInputKeys
+	case copyToRemote:
+		keys = copyInputKeys
 	default:
 		return nil, unsupported(t)
 	}
@@ -251,69 +251,17 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 		if olds, err = unmarshal(req.GetOlds(), "diff.olds"); err != nil {
 			return nil, err
 		}
+		olds = onlyKeys(olds, keys)
+	}
+	state, err := unmarshal(req.GetOlds(), "diff.olds")
+	if err != nil {
+		return nil, err
 	}
 	news, err := unmarshal(req.GetNews(), "diff.news")
 	if err != nil {
 		return nil, err
 	}
-	ignore := map[string]bool{}
-	for _, k := range req.GetIgnoreChanges() {
-		ignore[k] = true
-	}
-
-	detailed := map[string]*pulumirpc.PropertyDiff{}
-	var diffs, replaces []string
-	for _, k := range keys {
-		if ignore[string(k)] {
-			continue
-		}
-		o, hasOld := olds[k]
-		n, hasNew := news[k]
-		if hasOld && o.IsNull() {
-			hasOld = false
-		}
-		if hasNew && n.IsNull() {
-			hasNew = false
-		}
-		if !hasOld && !hasNew {
-			continue
-		}
-		if hasOld && hasNew && !n.ContainsUnknowns() && unwrap(o).DeepEquals(unwrap(n)) {
-			continue
-		}
-		replace := k == "triggers"
-		kind := pulumirpc.PropertyDiff_UPDATE
-		switch {
-		case !hasOld:
-			kind = pulumirpc.PropertyDiff_ADD
-			if replace {
-				kind = pulumirpc.PropertyDiff_ADD_REPLACE
-			}
-		case !hasNew:
-			kind = pulumirpc.PropertyDiff_DELETE
-			if replace {
-				kind = pulumirpc.PropertyDiff_DELETE_REPLACE
-			}
-		case replace:
-			kind = pulumirpc.PropertyDiff_UPDATE_REPLACE
-		}
-		detailed[string(k)] = &pulumirpc.PropertyDiff{Kind: kind, InputDiff: true}
-		diffs = append(diffs, string(k))
-		if replace {
-			replaces = append(replaces, string(k))
-		}
-	}
-	changes := pulumirpc.DiffResponse_DIFF_NONE
-	if len(diffs) > 0 {
-		changes = pulumirpc.DiffResponse_DIFF_SOME
-	}
-	return &pulumirpc.DiffResponse{
-		Changes:         changes,
-		Diffs:           diffs,
-		Replaces:        replaces,
-		DetailedDiff:    detailed,
-		HasDetailedDiff: true,
-	}, nil
+	return diffInputs(olds, news, state, req.GetIgnoreChanges()), nil
 }
 
 // unwrap strips secret markers (recursively) so that values can be compared or used.
@@ -345,24 +293,6 @@ func unwrap(v resource.PropertyValue) resource.PropertyValue {
 	return v
 }
 
-func anySecret(m resource.PropertyMap) bool {
-	for _, v := range m {
-		if v.ContainsSecrets() {
-			return true
-		}
-	}
-	return false
-}
-
-func anyUnknown(m resource.PropertyMap) bool {
-	for _, v := range m {
-		if v.ContainsUnknowns() {
-			return true
-		}
-	}
-	return false
-}
-
 func newID(name string) (string, error) {
 	if name == "" {
 		name = "command"
@@ -372,6 +302,9 @@ func newID(name string) (string, error) {
 
 func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
 	t := resourceType(req.GetUrn(), req.GetType())
+	if t == copyToRemote {
+		return p.createCopy(ctx, req)
+	}
 	if t != localCommand && t != remoteCommand {
 		return nil, unsupported(t)
 	}
@@ -390,12 +323,10 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	}
 	state := inputs.Copy()
 
-	if t == remoteCommand {
-		secretConnection(state)
-	}
 	if req.GetPreview() {
 		state["stdout"] = resource.MakeComputed(resource.NewStringProperty(""))
 		state["stderr"] = resource.MakeComputed(resource.NewStringProperty(""))
+		finishState(t, state, inputs)
 		out, err := marshal(state, "create.preview")
 		if err != nil {
 			return nil, err
@@ -410,12 +341,22 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 			return nil, err
 		}
 	}
-	res.apply(state, anySecret(inputs))
+	res.apply(state)
+	finishState(t, state, inputs)
 	out, err := marshal(state, "create.state")
 	if err != nil {
 		return nil, err
 	}
 	return &pulumirpc.CreateResponse{Id: id, Properties: out}, nil
+}
+
+// finishState gives a resource's outputs upstream's secretness: an output is secret only when the input of the
+// same name holds a secret, and a remote command's connection always is.
+func finishState(typ string, state, inputs resource.PropertyMap) {
+	markSecrets(state, inputs)
+	if typ == remoteCommand || typ == copyToRemote {
+		secretConnection(state)
+	}
 }
 
 func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
@@ -425,6 +366,9 @@ func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumir
 
 func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
 	t := resourceType(req.GetUrn(), req.GetType())
+	if t == copyToRemote {
+		return p.updateCopy(ctx, req)
+	}
 	if t != localCommand && t != remoteCommand {
 		return nil, unsupported(t)
 	}
@@ -437,17 +381,21 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	oldInputs, err := unmarshal(req.GetOldInputs(), "update.oldInputs")
+	if err != nil {
+		return nil, err
+	}
+	if req.GetOldInputs() == nil {
+		oldInputs = onlyKeys(olds, inputKeysOf(t))
+	}
+	// As upstream: the new inputs with the outputs of the last run (stdout, stderr, assets, archive), which a
+	// run below replaces.
 	prev := previousOutputs(olds)
 	state := news.Copy()
-	if t == remoteCommand {
-		secretConnection(state)
-	}
+	prev.apply(state)
 	if req.GetPreview() {
-		prev.apply(state, anySecret(news) || anySecret(olds))
-		if anyUnknown(news) {
-			state["stdout"] = resource.MakeComputed(resource.NewStringProperty(""))
-			state["stderr"] = resource.MakeComputed(resource.NewStringProperty(""))
-		}
+		markComputed(state, oldInputs, news)
+		finishState(t, state, news)
 		out, err := marshal(state, "update.preview")
 		if err != nil {
 			return nil, err
@@ -455,18 +403,18 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 		return &pulumirpc.UpdateResponse{Properties: out}, nil
 	}
 
-	res := prev
 	cmd, ok := stringInput(news, "update")
 	if !ok {
 		cmd, ok = stringInput(news, "create")
 	}
 	if ok {
-		res, err = runner(ctx, req.GetUrn(), cmd, news, prev)
+		res, err := runner(ctx, req.GetUrn(), cmd, news, prev)
 		if err != nil {
 			return nil, err
 		}
+		res.apply(state)
 	}
-	res.apply(state, anySecret(news))
+	finishState(t, state, news)
 	out, err := marshal(state, "update.state")
 	if err != nil {
 		return nil, err
@@ -513,10 +461,8 @@ func (p *provider) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*p
 		return nil, err
 	}
 	ret := args.Copy()
-	if _, ok := ret["addPreviousOutputInEnv"]; !ok {
-		ret["addPreviousOutputInEnv"] = resource.NewBoolProperty(true)
-	}
-	res.apply(ret, false)
+	res.apply(ret)
+	markSecrets(ret, args)
 	out, err := marshal(ret, "invoke.return")
 	if err != nil {
 		return nil, err
@@ -527,13 +473,18 @@ func (p *provider) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*p
 // ---------------------------------------------------------------------------------------------------------------
 // Running a command.
 
+// runResult holds a command's outputs. A run that has no assetPaths / archivePaths leaves the assets / archive
+// the state recorded before (keptAssets / keptArchive): upstream overwrites its BaseOutputs field by field.
 type runResult struct {
 	stdout, stderr string
 	assets         map[string]*resource.Asset
 	archive        *resource.Archive
 	hasAssets      bool
+
+	keptAssets, keptArchive *resource.PropertyValue
 }
 
+// previousOutputs reads the outputs of the last run from a resource's state.
 func previousOutputs(m resource.PropertyMap) runResult {
 	var r runResult
 	if v, ok := m["stdout"]; ok {
@@ -546,27 +497,36 @@ func previousOutputs(m resource.PropertyMap) runResult {
 			r.stderr = s.StringValue()
 		}
 	}
+	if v, ok := m["assets"]; ok && !v.IsNull() {
+		u := unwrap(v)
+		r.keptAssets = &u
+	}
+	if v, ok := m["archive"]; ok && !v.IsNull() {
+		u := unwrap(v)
+		r.keptArchive = &u
+	}
 	return r
 }
 
-func (r runResult) apply(state resource.PropertyMap, secret bool) {
-	wrap := func(v resource.PropertyValue) resource.PropertyValue {
-		if secret {
-			return resource.MakeSecret(v)
-		}
-		return v
-	}
-	state["stdout"] = wrap(resource.NewStringProperty(r.stdout))
-	state["stderr"] = wrap(resource.NewStringProperty(r.stderr))
-	if r.hasAssets {
+// apply writes the outputs into a state as plain values (finishState decides what is secret).
+func (r runResult) apply(state resource.PropertyMap) {
+	state["stdout"] = resource.NewStringProperty(r.stdout)
+	state["stderr"] = resource.NewStringProperty(r.stderr)
+	switch {
+	case r.hasAssets:
 		am := resource.PropertyMap{}
 		for k, a := range r.assets {
 			am[resource.PropertyKey(k)] = resource.NewAssetProperty(a)
 		}
-		state["assets"] = wrap(resource.NewObjectProperty(am))
+		state["assets"] = resource.NewObjectProperty(am)
+	case r.keptAssets != nil:
+		state["assets"] = *r.keptAssets
 	}
-	if r.archive != nil {
-		state["archive"] = wrap(resource.NewArchiveProperty(r.archive))
+	switch {
+	case r.archive != nil:
+		state["archive"] = resource.NewArchiveProperty(r.archive)
+	case r.keptArchive != nil:
+		state["archive"] = *r.keptArchive
 	}
 }
 
@@ -610,16 +570,22 @@ func (p *provider) runnerFor(typ string) runFunc {
 	return p.run
 }
 
+// log sends one line of a command's output as an ephemeral status message (upstream util.LogOutput: InfoStatus):
+// it streams during the update and is not repeated under "Diagnostics:".
 func (p *provider) log(ctx context.Context, urn, msg string) {
-	p.logAt(ctx, pulumirpc.LogSeverity_INFO, urn, msg)
+	p.send(ctx, &pulumirpc.LogRequest{Severity: pulumirpc.LogSeverity_INFO, Message: msg, Urn: urn, Ephemeral: true})
 }
 
+// logAt sends a diagnostic that stays in the run's summary.
 func (p *provider) logAt(ctx context.Context, severity pulumirpc.LogSeverity, urn, msg string) {
-	if p.engine == nil || msg == "" {
+	p.send(ctx, &pulumirpc.LogRequest{Severity: severity, Message: msg, Urn: urn})
+}
+
+func (p *provider) send(ctx context.Context, req *pulumirpc.LogRequest) {
+	if p.engine == nil || req.GetMessage() == "" {
 		return
 	}
-	_, err := p.engine.Log(ctx, &pulumirpc.LogRequest{Severity: severity, Message: msg, Urn: urn})
-	if err != nil {
+	if _, err := p.engine.Log(ctx, req); err != nil {
 		logging.V(5).Infof("log to engine failed: %v", err)
 	}
 }

@@ -6,12 +6,14 @@
 // known_hosts line; the host key is not checked when absent, as upstream), dialErrorLimit (10; -1 = no limit),
 // perDialTimeout (15 s), proxy (a bastion with the same fields, reached first; the target is dialled through it).
 //
-// As upstream: `environment` (and PULUMI_COMMAND_STDOUT/STDERR) is sent with SSH "env" requests, which servers
-// only accept for names listed in their AcceptEnv; a refused variable is a warning, not an error. The command
-// runs in the user's login shell on the remote host. The `connection` output is a secret.
-//
-// Differences: a failed authentication or a host key mismatch is not retried (retrying cannot fix them), and
-// dial retries back off from 0.5 s to 5 s between attempts.
+// As upstream (pulumi/pulumi-command provider/pkg/provider/remote): `environment` is sent with SSH "env" requests,
+// which servers only accept for names listed in their AcceptEnv; a refused variable fails the command, except
+// PULUMI_COMMAND_STDOUT/STDERR (a warning). The command runs in the user's login shell on the remote host. Check
+// fills the connection's defaults (user root, port 22, dialErrorLimit 10, perDialTimeout 15) and makes it secret.
+// hostKey (an authorized_keys line) pins the key and restricts the negotiated host key algorithm to its type.
+// Dialling is retried on any error (refused connection, failed authentication, ...): dialErrorLimit N gives N+1
+// attempts, -1 no limit, with the SDK's retry back-off (0.1 s, x1.5, at most 5 s). An agent socket
+// (agentSocketPath, else $SSH_AUTH_SOCK) that cannot be reached is an error.
 package main
 
 import (
@@ -25,6 +27,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/retry"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -110,6 +113,56 @@ func checkConnectionValue(path string, v resource.PropertyValue) []*pulumirpc.Ch
 	return failures
 }
 
+// Defaults that Check writes into a connection (and its proxy), as upstream's schema defaults.
+var connectionDefaults = []struct {
+	key resource.PropertyKey
+	val resource.PropertyValue
+}{
+	{"dialErrorLimit", resource.NewNumberProperty(10)},
+	{"perDialTimeout", resource.NewNumberProperty(15)},
+	{"port", resource.NewNumberProperty(22)},
+	{"user", resource.NewStringProperty("root")},
+}
+
+// defaultConnection fills the defaults of inputs["connection"] (and of its proxy) and makes it secret.
+func defaultConnection(inputs resource.PropertyMap) {
+	v, ok := inputs["connection"]
+	if !ok || v.IsNull() || v.IsComputed() {
+		return
+	}
+	inner := v
+	if inner.IsSecret() {
+		inner = inner.SecretValue().Element
+	}
+	if !inner.IsObject() {
+		return
+	}
+	inputs["connection"] = resource.MakeSecret(resource.NewObjectProperty(withDefaults(inner.ObjectValue(), true)))
+}
+
+func withDefaults(obj resource.PropertyMap, top bool) resource.PropertyMap {
+	out := obj.Copy()
+	for _, d := range connectionDefaults {
+		if e, ok := out[d.key]; !ok || e.IsNull() {
+			out[d.key] = d.val
+		}
+	}
+	if p, ok := out["proxy"]; ok && top {
+		secret := p.IsSecret()
+		if secret {
+			p = p.SecretValue().Element
+		}
+		if p.IsObject() {
+			np := resource.NewObjectProperty(withDefaults(p.ObjectValue(), false))
+			if secret {
+				np = resource.MakeSecret(np)
+			}
+			out["proxy"] = np
+		}
+	}
+	return out
+}
+
 // secretConnection marks the `connection` output secret (upstream: additionalSecretOutputs).
 func secretConnection(state resource.PropertyMap) {
 	if v, ok := state["connection"]; ok && !v.IsNull() && !v.IsSecret() && !v.IsComputed() {
@@ -154,6 +207,9 @@ func parseConnection(v resource.PropertyValue) (*connection, error) {
 	if c.agentSocketPath == "" {
 		c.agentSocketPath = os.Getenv("SSH_AUTH_SOCK")
 	}
+	if c.dialErrorLimit < -1 {
+		c.dialErrorLimit = -1
+	}
 	if p, ok := obj["proxy"]; ok && !unwrap(p).IsNull() {
 		proxy, err := parseConnection(p)
 		if err != nil {
@@ -170,6 +226,14 @@ func parseConnection(v resource.PropertyValue) (*connection, error) {
 func (c *connection) clientConfig() (*ssh.ClientConfig, func(), error) {
 	cleanup := func() {}
 	cfg := &ssh.ClientConfig{User: c.user, Timeout: c.perDialTimeout, HostKeyCallback: ssh.InsecureIgnoreHostKey()}
+	if c.hostKey != "" {
+		key, err := parseHostKey(c.hostKey)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("connection.hostKey of %s: failed to parse host key: %w", c.address(), err)
+		}
+		cfg.HostKeyCallback = ssh.FixedHostKey(key)
+		cfg.HostKeyAlgorithms = hostKeyAlgorithms(key)
+	}
 	if c.privateKey != "" {
 		var signer ssh.Signer
 		var err error
@@ -195,23 +259,28 @@ func (c *connection) clientConfig() (*ssh.ClientConfig, func(), error) {
 			}))
 	}
 	if c.agentSocketPath != "" {
-		if conn, err := net.Dial("unix", c.agentSocketPath); err == nil {
-			cfg.Auth = append(cfg.Auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
-			cleanup = func() { _ = conn.Close() }
-		}
-	}
-	if c.hostKey != "" {
-		key, err := parseHostKey(c.hostKey)
+		conn, err := net.Dial("unix", c.agentSocketPath)
 		if err != nil {
-			cleanup()
-			return nil, func() {}, fmt.Errorf("connection.hostKey of %s: %w", c.address(), err)
+			return nil, cleanup, fmt.Errorf("connection to %s: the SSH agent at %s cannot be reached: %w",
+				c.address(), c.agentSocketPath, err)
 		}
-		cfg.HostKeyCallback = ssh.FixedHostKey(key)
+		cfg.Auth = append(cfg.Auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
+		cleanup = func() { _ = conn.Close() }
 	}
 	return cfg, cleanup, nil
 }
 
-// parseHostKey accepts an authorized_keys line ("ssh-ed25519 AAAA…") or a known_hosts line ("host ssh-ed25519 AAAA…").
+// hostKeyAlgorithms are the algorithms a pinned host key can be negotiated with: its own type (upstream), and for
+// an RSA key the SHA-2 signatures too, since OpenSSH no longer offers SHA-1 "ssh-rsa" by default.
+func hostKeyAlgorithms(key ssh.PublicKey) []string {
+	if key.Type() == ssh.KeyAlgoRSA {
+		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+	}
+	return []string{key.Type()}
+}
+
+// parseHostKey accepts an authorized_keys line ("ssh-ed25519 AAAA…"), as upstream, or a known_hosts line
+// ("host ssh-ed25519 AAAA…").
 func parseHostKey(text string) (ssh.PublicKey, error) {
 	if key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(text)); err == nil {
 		return key, nil
@@ -223,61 +292,65 @@ func parseHostKey(text string) (ssh.PublicKey, error) {
 	return key, nil
 }
 
-// permanent reports dial errors that another attempt cannot fix.
-func permanent(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "unable to authenticate") || strings.Contains(msg, "host key mismatch") ||
-		strings.Contains(msg, "could not read the private key") || strings.Contains(msg, "connection.hostKey")
-}
-
-// withRetries calls dial until it succeeds, the error is permanent, or `limit` attempts failed (-1: no limit).
-func withRetries[T any](ctx context.Context, what string, limit int, dial func() (T, error)) (T, error) {
-	delay := 500 * time.Millisecond
-	var zero T
-	for attempt := 1; ; attempt++ {
-		v, err := dial()
-		if err == nil {
-			return v, nil
-		}
-		if permanent(err) || (limit >= 0 && attempt >= limit) || ctx.Err() != nil {
-			if attempt > 1 {
-				return zero, fmt.Errorf("%s: after %d attempt(s): %w", what, attempt, err)
+// withRetries calls dial until it succeeds or failed limit+1 times (limit -1: no limit), as upstream's
+// dialWithRetry: every error is retried, each retry is reported as a status message.
+func (p *provider) withRetries(ctx context.Context, urn, what string, limit int, dial func() (any, error)) (any, error) {
+	var lastErr error
+	ok, v, err := retry.Until(ctx, retry.Acceptor{
+		Accept: func(try int, _ time.Duration) (bool, any, error) {
+			v, err := dial()
+			if err == nil {
+				return true, v, nil
 			}
-			return zero, fmt.Errorf("%s: %w", what, err)
-		}
-		select {
-		case <-ctx.Done():
-			return zero, fmt.Errorf("%s: %w", what, ctx.Err())
-		case <-time.After(delay):
-		}
-		if delay *= 2; delay > 5*time.Second {
-			delay = 5 * time.Second
+			lastErr = err
+			attempts := try + 1
+			if limit >= 0 && attempts > limit {
+				return true, nil, fmt.Errorf("%s: after %d failed attempts: %w", what, attempts, err)
+			}
+			max := "inf"
+			if limit >= 0 {
+				max = strconv.Itoa(limit + 1)
+			}
+			p.log(ctx, urn, fmt.Sprintf("%s %d/%s failed: retrying", what, attempts, max))
+			return false, nil, nil
+		},
+	})
+	if ok && err == nil {
+		return v, nil
+	}
+	if err == nil {
+		err = ctx.Err()
+		if lastErr != nil {
+			err = fmt.Errorf("%s: %w (last error: %v)", what, err, lastErr)
 		}
 	}
+	return nil, err
 }
 
 // dial opens an SSH client to the connection's host, through its proxy when there is one.
-func (c *connection) dial(ctx context.Context) (*ssh.Client, func(), error) {
+func (p *provider) dial(ctx context.Context, urn string, c *connection) (*ssh.Client, func(), error) {
 	cfg, cleanup, err := c.clientConfig()
 	if err != nil {
 		return nil, func() {}, err
 	}
+	target := "ssh " + c.user + "@" + c.address()
 	if c.proxy == nil {
-		client, err := withRetries(ctx, "ssh "+c.user+"@"+c.address(), c.dialErrorLimit, func() (*ssh.Client, error) {
+		v, err := p.withRetries(ctx, urn, target, c.dialErrorLimit, func() (any, error) {
 			return ssh.Dial("tcp", c.address(), cfg)
 		})
 		if err != nil {
 			cleanup()
 			return nil, func() {}, err
 		}
+		client := v.(*ssh.Client)
 		return client, func() { _ = client.Close(); cleanup() }, nil
 	}
-	bastion, closeBastion, err := c.proxy.dial(ctx)
+	bastion, closeBastion, err := p.dial(ctx, urn, c.proxy)
 	if err != nil {
 		cleanup()
 		return nil, func() {}, fmt.Errorf("proxy: %w", err)
 	}
-	client, err := withRetries(ctx, "ssh "+c.user+"@"+c.address()+" via "+c.proxy.address(), c.dialErrorLimit, func() (*ssh.Client, error) {
+	v, err := p.withRetries(ctx, urn, target+" via "+c.proxy.address(), c.dialErrorLimit, func() (any, error) {
 		conn, err := bastion.Dial("tcp", c.address())
 		if err != nil {
 			return nil, err
@@ -292,8 +365,9 @@ func (c *connection) dial(ctx context.Context) (*ssh.Client, func(), error) {
 	if err != nil {
 		closeBastion()
 		cleanup()
-		return nil, func() {}, err
+		return nil, func() {}, fmt.Errorf("proxy: %w", err)
 	}
+	client := v.(*ssh.Client)
 	return client, func() { _ = client.Close(); closeBastion(); cleanup() }, nil
 }
 
@@ -308,7 +382,7 @@ func (p *provider) runRemote(ctx context.Context, urn, command string, in resour
 	if err != nil {
 		return runResult{}, err
 	}
-	client, closeClient, err := conn.dial(ctx)
+	client, closeClient, err := p.dial(ctx, urn, conn)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -319,15 +393,28 @@ func (p *provider) runRemote(ctx context.Context, urn, command string, in resour
 	}
 	defer func() { _ = session.Close() }()
 
+	var envErr error
 	setenv := func(k, v string) {
+		if envErr != nil {
+			return
+		}
 		if err := session.Setenv(k, v); err != nil {
-			p.logAt(ctx, pulumirpc.LogSeverity_WARNING, urn, fmt.Sprintf("Unable to set '%s'. This only works if your SSH "+
-				"server is configured to accept these variables via AcceptEnv. Alternatively, if a Bash-like shell runs "+
-				"the command on the remote host, you could prefix the command itself with the variables in the form "+
-				"'VAR=value command'", k))
+			msg := fmt.Sprintf("Unable to set '%s'. This only works if your SSH server is configured to accept "+
+				"these variables via AcceptEnv. Alternatively, if a Bash-like shell runs the command on the remote "+
+				"host, you could prefix the command itself with the variables in the form 'VAR=value command'", k)
+			if strings.HasPrefix(k, "PULUMI_COMMAND_") {
+				// The previous outputs are set optimistically: a warning, and the command runs.
+				p.logAt(ctx, pulumirpc.LogSeverity_WARNING, urn, msg)
+				return
+			}
+			p.logAt(ctx, pulumirpc.LogSeverity_ERROR, urn, msg)
+			envErr = fmt.Errorf("could not set environment variable %q on %s: %w", k, conn.address(), err)
 		}
 	}
 	commandEnvironment(in, prev, setenv)
+	if envErr != nil {
+		return runResult{}, envErr
+	}
 	if stdin, ok := stringInput(in, "stdin"); ok && stdin != "" {
 		session.Stdin = strings.NewReader(stdin)
 	}

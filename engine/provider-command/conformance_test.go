@@ -480,3 +480,161 @@ func TestUpdateKeepsAssetsAndDiffNamesNestedPaths(t *testing.T) {
 		t.Errorf("ignored path: %v %v", d, err)
 	}
 }
+
+const copyURN = "urn:pulumi:test::proj::command:remote:CopyToRemote::files"
+
+func copyCreate(t *testing.T, p *provider, inputs resource.PropertyMap, preview bool) (resource.PropertyMap, error) {
+	t.Helper()
+	resp, err := p.Create(context.Background(), &pulumirpc.CreateRequest{
+		Urn: copyURN, Type: copyToRemote, Name: "files", Properties: mustMarshal(t, inputs), Preview: preview,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mustUnmarshal(t, resp.GetProperties()), nil
+}
+
+func readTree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		out[rel] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// 9. Upstream: pulumi-command provider/pkg/provider/remote/copyController.go (Check: an asset or an archive, path
+// or text; Create copies, nothing in preview; Update copies again only when the hash or remotePath changed;
+// sftpCopy's table of where files land; parent directories are created, #1161) and remote/copy.go (the inputs).
+func TestCopyToRemote(t *testing.T) {
+	s := startSSHServer(t)
+	p := &provider{}
+	local := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(local, "conf", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"conf/a.cfg": "a", "conf/sub/b.cfg": "b", "single.txt": "single"} {
+		if err := os.WriteFile(filepath.Join(local, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remote := t.TempDir()
+	conn := resource.NewObjectProperty(resource.NewPropertyMapFromMap(s.keyConnection()))
+	fileAsset, err := resource.NewPathAsset(filepath.Join(local, "single.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirArchive, err := resource.NewPathArchive(filepath.Join(local, "conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slashArchive := &resource.Archive{Path: filepath.Join(local, "conf") + "/"}
+	textAsset, err := resource.NewTextAsset("from text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(src resource.PropertyValue, dest string) resource.PropertyMap {
+		return resource.PropertyMap{"connection": conn, "source": src, "remotePath": resource.NewStringProperty(dest)}
+	}
+
+	// Preview: nothing copied, the outputs are the inputs with a secret connection.
+	pv, err := copyCreate(t, p, in(resource.NewAssetProperty(fileAsset), filepath.Join(remote, "never", "x.txt")), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(readTree(t, remote)) != 0 || len(s.snapshot(&s.logins)) != 0 {
+		t.Fatalf("a preview copies nothing and does not connect")
+	}
+	if !pv["connection"].IsSecret() || str(pv, "remotePath") != filepath.Join(remote, "never", "x.txt") {
+		t.Errorf("preview outputs: %v", pv)
+	}
+
+	for _, c := range []struct {
+		src  resource.PropertyValue
+		dest string
+	}{
+		{resource.NewAssetProperty(fileAsset), "new/parents/copy.txt"}, // file to a new path: parents created
+		{resource.NewAssetProperty(fileAsset), "."},                    // file into an existing directory
+		{resource.NewArchiveProperty(dirArchive), "tree"},              // dir: remotePath/dir
+		{resource.NewArchiveProperty(slashArchive), "flat"},            // dir/: its entries
+		{resource.NewAssetProperty(textAsset), "text/note.txt"},        // text asset
+	} {
+		if _, err := copyCreate(t, p, in(c.src, filepath.Join(remote, c.dest)), false); err != nil {
+			t.Fatalf("copy to %s: %v", c.dest, err)
+		}
+	}
+	want := map[string]string{
+		"new/parents/copy.txt": "single", "single.txt": "single",
+		"tree/conf/a.cfg": "a", "tree/conf/sub/b.cfg": "b",
+		"flat/a.cfg": "a", "flat/sub/b.cfg": "b",
+		"text/note.txt": "from text",
+	}
+	got := readTree(t, remote)
+	if len(got) != len(want) {
+		t.Errorf("remote files: %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+
+	// A directory onto an existing file, and a text asset onto a directory, fail.
+	if _, err := copyCreate(t, p, in(resource.NewArchiveProperty(dirArchive), filepath.Join(remote, "single.txt")), false); err == nil ||
+		!strings.Contains(err.Error(), "is not a directory") {
+		t.Errorf("dir onto a file: %v", err)
+	}
+	if _, err := copyCreate(t, p, in(resource.NewAssetProperty(textAsset), filepath.Join(remote, "tree")), false); err == nil ||
+		!strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("text onto a directory: %v", err)
+	}
+
+	// Update: same source and path copy nothing; a new remotePath copies.
+	olds := in(resource.NewAssetProperty(fileAsset), filepath.Join(remote, "again.txt"))
+	before := len(s.snapshot(&s.commands))
+	resp, err := p.Update(context.Background(), &pulumirpc.UpdateRequest{Urn: copyURN, Type: copyToRemote,
+		Olds: mustMarshal(t, olds), News: mustMarshal(t, olds)})
+	if err != nil || len(s.snapshot(&s.commands)) != before {
+		t.Fatalf("an unchanged source is not copied again: %v", err)
+	}
+	if !mustUnmarshal(t, resp.GetProperties())["connection"].IsSecret() {
+		t.Errorf("connection output must be secret")
+	}
+	news := in(resource.NewAssetProperty(fileAsset), filepath.Join(remote, "moved.txt"))
+	if _, err := p.Update(context.Background(), &pulumirpc.UpdateRequest{Urn: copyURN, Type: copyToRemote,
+		Olds: mustMarshal(t, olds), News: mustMarshal(t, news)}); err != nil {
+		t.Fatal(err)
+	}
+	if readTree(t, remote)["moved.txt"] != "single" {
+		t.Errorf("a new remotePath copies again")
+	}
+	// Delete leaves the files.
+	if _, err := p.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: copyURN, Type: copyToRemote,
+		Properties: mustMarshal(t, news)}); err != nil || readTree(t, remote)["moved.txt"] != "single" {
+		t.Errorf("delete keeps the files: %v", err)
+	}
+
+	// Check: defaults and secret connection; a source is required.
+	cr, err := p.Check(context.Background(), &pulumirpc.CheckRequest{Urn: copyURN, Type: copyToRemote,
+		News: mustMarshal(t, resource.PropertyMap{"connection": resource.NewObjectProperty(resource.NewPropertyMapFromMap(map[string]any{"host": "h"})),
+			"remotePath": resource.NewStringProperty("/x")})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := cr.GetFailures(); len(f) != 1 || f[0].GetProperty() != "source" {
+		t.Errorf("missing source: %v", f)
+	}
+	checked := mustUnmarshal(t, cr.GetInputs())
+	if !checked["connection"].IsSecret() || str(resource.PropertyMap(unwrap(checked["connection"]).ObjectValue()), "user") != "root" {
+		t.Errorf("checked connection: %v", checked["connection"])
+	}
+}

@@ -161,7 +161,7 @@ func (p *provider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, erro
 
 func unsupported(typ string) error {
 	return fmt.Errorf("%s is not implemented by this build of pulumi-resource-command "+
-		"(only command:local:Command, command:local:run and command:remote:Command are)", typ)
+		"(only command:local:Command, command:local:run, command:remote:Command and command:remote:CopyToRemote are)", typ)
 }
 
 func resourceType(urn string, typ string) string {
@@ -185,6 +185,8 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	case localCommand:
 	case remoteCommand:
 		keys = remoteInputKeys
+	case copyToRemote:
+		keys = copyInputKeys
 	default:
 		return nil, unsupported(t)
 	}
@@ -203,8 +205,12 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 		}
 		inputs[k] = v
 	}
-	if t == remoteCommand {
+	switch t {
+	case remoteCommand:
 		failures = append(failures, checkConnection(inputs)...)
+		defaultConnection(inputs)
+	case copyToRemote:
+		failures = append(failures, checkCopy(inputs)...)
 		defaultConnection(inputs)
 	}
 	if v, ok := inputs["logging"]; ok && v.IsString() {
@@ -424,6 +430,9 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 
 func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
 	t := resourceType(req.GetUrn(), req.GetType())
+	if t == copyToRemote {
+		return &emptypb.Empty{}, nil // as upstream: the copied files stay
+	}
 	if t != localCommand && t != remoteCommand {
 		return nil, unsupported(t)
 	}

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/pkg/sftp"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/ssh"
@@ -189,6 +190,22 @@ func (s *sshServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			}
 			env = append(env, kv.Name+"="+kv.Value)
 			_ = req.Reply(true, nil)
+		case "subsystem":
+			var sub struct{ Name string }
+			if err := ssh.Unmarshal(req.Payload, &sub); err != nil || sub.Name != "sftp" {
+				_ = req.Reply(false, nil)
+				return
+			}
+			_ = req.Reply(true, nil)
+			s.record(&s.commands, "sftp")
+			server, err := sftp.NewServer(ch)
+			if err != nil {
+				return
+			}
+			_ = server.Serve()
+			payload := make([]byte, 4)
+			_, _ = ch.SendRequest("exit-status", false, payload)
+			return
 		case "exec":
 			var cmd struct{ Command string }
 			if err := ssh.Unmarshal(req.Payload, &cmd); err != nil {
@@ -594,8 +611,8 @@ func TestLocalCommandStillWorks(t *testing.T) {
 		t.Errorf("outputs: %v", out)
 	}
 	if _, err := p.Create(context.Background(), &pulumirpc.CreateRequest{
-		Urn: "urn:pulumi:test::proj::command:remote:CopyToRemote::c", Type: "command:remote:CopyToRemote",
+		Urn: "urn:pulumi:test::proj::command:remote:CopyFile::c", Type: "command:remote:CopyFile",
 	}); err == nil || !strings.Contains(err.Error(), "not implemented") {
-		t.Errorf("CopyToRemote: %v", err)
+		t.Errorf("CopyFile (deprecated upstream): %v", err)
 	}
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { lsstSchema } from "./lsst";
 import { openstackSchema } from "./openstack";
 import { dbHost, sqlName, sshHost, userName } from "./patterns";
+import { urlProblem } from "../inmanta/client/url-safety";
 
 /** The procedures a stack can run (`upgrade:procedure`). */
 export const PROCEDURES = [
@@ -54,7 +55,14 @@ const shellCommand = z.strictObject({
 });
 
 export const orchestratorSchema = z.strictObject({
-    url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:8888" }),
+    url: z.string().superRefine((u, ctx) => {
+        if (!z.url({ protocol: /^https?$/ }).safeParse(u).success) {
+            ctx.addIssue({ code: "custom", message: "must be an http(s) URL such as http://127.0.0.1:8888" });
+        } else {
+            const problem = urlProblem(u);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }
+    }),
     environment: z.string().regex(UUID, "must be an environment id (a UUID)"),
     /** Agents of the environment; when given, every agent named elsewhere must be one of them. */
     agents: z.array(agentName).optional(),

@@ -64,6 +64,11 @@ export interface StepArgs {
     shell?: ShellExec;
     /** Name of the procedure this step belongs to (for the plan). */
     procedure?: string;
+    /**
+     * The step's output holds values of the managed systems (a dry run's attribute values): keep
+     * stdout and stderr as Pulumi secrets in state even when no input of the step is secret.
+     */
+    secretOutput?: boolean;
 }
 
 export interface StepOptions extends pulumi.ComponentResourceOptions {
@@ -127,7 +132,9 @@ export class Step extends pulumi.ComponentResource {
         // not one output: during preview only the params computed by earlier steps are unknown, so
         // the policy pack still reads the others (the agent of a deploy, the name of a setting).
         const triggers = [args.runKey, { step: name, kind: args.kind, params }];
-        const childOpts: pulumi.CustomResourceOptions = { parent: this, dependsOn: after };
+        const childOpts: pulumi.CustomResourceOptions = {
+            parent: this, dependsOn: after, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
+        };
 
         let stdout: pulumi.Output<string>;
         if (args.runner) {

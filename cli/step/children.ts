@@ -72,7 +72,14 @@ export async function stop(signal: NodeJS.Signals, exit: (code: number) => void 
     exit(128 + (SIGNALS[signal] ?? 15));
 }
 
-/** Install the handlers (once, in the runner's main). */
+/**
+ * Install the handlers (once, in the runner's main). The runner also stops when the process that
+ * started it (the command provider) is gone: a SIGKILL of the engine must not leave its work running.
+ */
 export function handleStopSignals(): void {
     for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as NodeJS.Signals[]) process.on(s, () => void stop(s));
+    const parent = process.ppid;
+    setInterval(() => {
+        if (process.ppid !== parent) void stop("SIGTERM");
+    }, 1000).unref();
 }

@@ -37,7 +37,15 @@ export function readStackFile(stack: string, root = process.cwd()): StackFile {
             ? fs.readdirSync(stacksDir(root)).map(f => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean) : [];
         throw new Error(`no stack "${stack}": ${path.relative(root, file)} does not exist (stacks: ${known.join(", ") || "none"})`);
     }
-    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
+    let doc: { config?: Record<string, unknown>; encryptionsalt?: string };
+    try {
+        doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as typeof doc;
+    } catch (err) {
+        throw new Error(`${path.relative(root, file)}: not a valid YAML stack file: ${(err as Error).message.split("\n")[0]}`);
+    }
+    if (typeof doc !== "object" || Array.isArray(doc) || (doc.config !== undefined && (typeof doc.config !== "object" || doc.config === null || Array.isArray(doc.config)))) {
+        throw new Error(`${path.relative(root, file)}: config: must be a map of keys (upgrade:procedure: ...)`);
+    }
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     const secure: Record<string, string> = {};

@@ -163,7 +163,7 @@ describe("extra careful deploy", () => {
 
 describe("abort / revert", () => {
     it("deletes the bad version, goes through the upgrade again, restores the tables last when asked", async () => {
-        const run = await build(lsmAbort({ abort: { restoreTables: true, backupFile: "/b/pre.dump", revertCommand: "git revert --no-edit HEAD && git push" } }));
+        const run = await build(lsmAbort({ abort: { restoreTables: true, backupFile: "/b/pre.dump", backupSha256: "a".repeat(64), revertCommand: "git revert --no-edit HEAD && git push" } }));
         const order = ["abort-protected-environment", "abort-auto-deploy-off", "abort-northbound-block", "abort-agents-pause",
             "abort-db-backup", "abort-version-delete", "abort-revert-commit", "abort-update-compile", "abort-export",
             "abort-recompile", "abort-agents-resume", "abort-dryrun", "abort-approval", "abort-deploy", "abort-db-restore",

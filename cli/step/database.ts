@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { isNumber, isString, isStringArray, param, StepContext, StepFailure } from "./context";
+import { onStop } from "./children";
 import { run } from "./process";
 
 interface Connection {
@@ -21,6 +22,16 @@ function connection(ctx: StepContext): Connection {
         user: param(ctx, "user", isString, "a user name"),
         binDir: typeof ctx.params.binDir === "string" ? ctx.params.binDir : undefined,
     };
+}
+
+/**
+ * The database name as libpq's dbname: a value holding `=` or starting with postgres:// or
+ * postgresql:// would be read as a whole connection string (its host= overriding -h), so only a
+ * plain name is accepted (the config schema checks it too: components/config/patterns.ts).
+ */
+export function dbnameArg(name: string): string {
+    if (!/^[A-Za-z_][A-Za-z0-9_$-]*$/.test(name)) throw new StepFailure(`"${name}" is not a database name: refusing to pass it to libpq as a connection string`);
+    return name;
 }
 
 const tool = (c: Connection, name: string) => (c.binDir ? path.join(c.binDir, name) : name);
@@ -55,18 +66,25 @@ export async function backup(ctx: StepContext): Promise<Record<string, unknown>>
     fs.mkdirSync(dir, { recursive: true });
     // A new file each time: an existing backup is never overwritten.
     const file = path.resolve(dir, `${c.database}-${label}-${stamp()}-${process.pid}.dump`);
-    const args = [...connArgs(c), "-d", c.database, "-Fc", "-f", file, ...(full ? [] : tables.flatMap(t => ["-t", t]))];
-    ctx.log(`pg_dump ${full ? "of the whole database" : `of ${tables.join(", ")}`} to ${file}`);
-    const dump = await run(tool(c, "pg_dump"), args, { env: ctx.env });
-    if (dump.code !== 0) {
-        fs.rmSync(file, { force: true });
-        throw new StepFailure(`pg_dump failed (exit ${dump.code}): ${dump.stderr.trim()}`);
+    // Written under a name that does not look like a backup, and renamed only once verified: a
+    // killed pg_dump leaves no .dump that looks complete (and a stopped runner removes the partial file).
+    const partial = `${file}.partial`;
+    const release = onStop(() => fs.rmSync(partial, { force: true }));
+    try {
+        const args = [...connArgs(c), "-d", dbnameArg(c.database), "-Fc", "-f", partial, ...(full ? [] : tables.flatMap(t => ["-t", t]))];
+        ctx.log(`pg_dump ${full ? "of the whole database" : `of ${tables.join(", ")}`} to ${file}`);
+        const dump = await run(tool(c, "pg_dump"), args, { env: ctx.env });
+        if (dump.code !== 0) throw new StepFailure(`pg_dump failed (exit ${dump.code}): ${dump.stderr.trim()}`);
+        await verifyDump(c, partial, tables, ctx.env);
+        const size = fs.statSync(partial).size;
+        const sha256 = sha256File(partial);
+        fs.renameSync(partial, file);
+        ctx.log(`backup verified with pg_restore --list: ${size} bytes, sha256 ${sha256}`);
+        return { path: file, size, sha256, tables, full };
+    } finally {
+        fs.rmSync(partial, { force: true });
+        release();
     }
-    await verifyDump(c, file, tables, ctx.env);
-    const size = fs.statSync(file).size;
-    const sha256 = sha256File(file);
-    ctx.log(`backup verified with pg_restore --list: ${size} bytes, sha256 ${sha256}`);
-    return { path: file, size, sha256, tables, full };
 }
 
 /** The name of a table as pg_restore writes it in a COPY line, without quotes and the public schema. */
@@ -102,11 +120,14 @@ export async function restore(ctx: StepContext): Promise<Record<string, unknown>
     const c = connection(ctx);
     const tables = param(ctx, "tables", isStringArray, "a list of tables");
     const file = param(ctx, "file", isString, "a backup file");
-    if (!fs.existsSync(file)) throw new StepFailure(`backup ${file} does not exist: nothing was restored`);
-    if (typeof ctx.params.sha256 === "string") {
-        const actual = sha256File(file);
-        if (actual !== ctx.params.sha256) throw new StepFailure(`backup ${file} has sha256 ${actual}, expected ${ctx.params.sha256}: nothing was restored`);
+    // Never restore an unchecked dump: a truncated one (a killed backup) would empty the tables.
+    const sha256 = ctx.params.sha256;
+    if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256)) {
+        throw new StepFailure(`step ${ctx.id}: parameter "sha256" must be the backup's sha256 (abort.backupSha256): nothing was restored`);
     }
+    if (!fs.existsSync(file)) throw new StepFailure(`backup ${file} does not exist: nothing was restored`);
+    const actual = sha256File(file);
+    if (actual !== sha256) throw new StepFailure(`backup ${file} has sha256 ${actual}, expected ${sha256}: nothing was restored`);
     await verifyDump(c, file, tables, ctx.env);
     // The inventory tables hold every environment of the server: restore only the rows of the one
     // this step works on, so the other environments keep what changed since the backup.
@@ -140,14 +161,14 @@ export async function restore(ctx: StepContext): Promise<Record<string, unknown>
     // One transaction: the tables are emptied and refilled together, or not touched at all.
     fs.writeFileSync(sqlFile, sql + "\n");
     try {
-        const load = await run(tool(c, "psql"), [...connArgs(c), "-d", c.database, "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", "-f", sqlFile], { env: ctx.env });
+        const load = await run(tool(c, "psql"), [...connArgs(c), "-d", dbnameArg(c.database), "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", "-f", sqlFile], { env: ctx.env });
         if (load.code !== 0) throw new StepFailure(`restoring ${tables.join(", ")} failed and was rolled back: ${load.stderr.trim()}`);
     } finally {
         fs.rmSync(path.dirname(sqlFile), { recursive: true, force: true });
     }
     const counts: Record<string, number> = {};
     for (const t of tables) {
-        const q = await run(tool(c, "psql"), [...connArgs(c), "-d", c.database, "-X", "-A", "-t", "-c", `SELECT count(*) FROM ${t}${where}`], { env: ctx.env });
+        const q = await run(tool(c, "psql"), [...connArgs(c), "-d", dbnameArg(c.database), "-X", "-A", "-t", "-c", `SELECT count(*) FROM ${t}${where}`], { env: ctx.env });
         counts[t] = Number(q.stdout.trim());
         const want = expected[bareName(t)] ?? 0;
         if (q.code !== 0 || counts[t] !== want) throw new StepFailure(`after the restore ${t} has ${q.stdout.trim() || "?"} rows${where ? " of the environment" : ""}, the backup ${want}`);

@@ -1,3 +1,5 @@
+import { stepEnvironment } from "../../components/core/step-env";
+import { handleStopSignals } from "./children";
 import { backup, restore } from "./database";
 import { readContext, StepContext, StepFailure } from "./context";
 import { clientFromEnv, INMANTA_HANDLERS } from "./inmanta";
@@ -37,6 +39,10 @@ export async function runStep(argv: string[], env: NodeJS.ProcessEnv, stdin: Nod
 }
 
 export async function main(argv: string[]): Promise<number> {
+    // The runner and every program it starts see only the step's allow-listed environment.
+    const allowed = stepEnvironment(process.env);
+    for (const name of Object.keys(process.env)) if (!(name in allowed)) delete process.env[name];
+    handleStopSignals();
     const result = await runStep(argv, process.env, process.stdin, line => process.stderr.write(line + "\n"));
     process.stdout.write(JSON.stringify(result) + "\n");
     return 0;

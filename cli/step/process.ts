@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import { track } from "./children";
 
 export interface RunResult {
     code: number;
@@ -9,7 +10,8 @@ export interface RunResult {
 /** Run a program (no shell) and collect its output; a missing program is a clear error. */
 export function run(program: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(program, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+        // A group of its own: the runner forwards SIGTERM to it and waits (cli/step/children.ts).
+        const child = track(spawn(program, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"], detached: true }));
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", d => (stdout += d));

@@ -12,6 +12,25 @@ export function formatPath(path: (string | number)[]): string {
     return out;
 }
 
+/** Levenshtein distance, for namespaces that are one or two edits away from ours. */
+export function editDistance(a: string, b: string): number {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const row = [i];
+        for (let j = 1; j <= b.length; j++) {
+            row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        prev = row;
+    }
+    return prev[b.length];
+}
+
+/** A different namespace that is a likely typo of `ours` (case, one or two edits, a swap). */
+function looksLike(ns: string, ours: string): boolean {
+    if (ns === ours) return false;
+    return ns.toLowerCase() === ours || editDistance(ns.toLowerCase(), ours) <= 2;
+}
+
 /** Pulumi hands config values over as strings; objects and scalars come JSON-encoded. */
 function decode(value: unknown): unknown {
     if (typeof value !== "string") return value;
@@ -35,8 +54,18 @@ export interface LoadOptions {
  */
 export function loadRunbookConfig(all: Record<string, unknown>, options: LoadOptions): RunbookConfig {
     const raw: Record<string, unknown> = {};
+    const misspelt: { path: string; message: string }[] = [];
     for (const [key, value] of Object.entries(all)) {
-        if (key.startsWith(`${NAMESPACE}:`)) raw[key.slice(NAMESPACE.length + 1)] = decode(value);
+        if (key.startsWith(`${NAMESPACE}:`)) {
+            raw[key.slice(NAMESPACE.length + 1)] = decode(value);
+            continue;
+        }
+        // Other namespaces belong to other programs (aws:region), but one that looks like ours is a
+        // typo whose setting would be silently ignored (upgarde:preUpgradeDryrun).
+        const ns = key.includes(":") ? key.slice(0, key.indexOf(":")) : "";
+        if (ns && looksLike(ns, NAMESPACE)) {
+            misspelt.push({ path: key, message: `unknown namespace "${ns}": did you mean ${NAMESPACE}:${key.slice(ns.length + 1)}?` });
+        }
     }
     const secretKeys = new Set([...(options.secretKeys ?? [])]
         .filter(k => k.startsWith(`${NAMESPACE}:`)).map(k => k.slice(NAMESPACE.length + 1)));
@@ -53,8 +82,8 @@ export function loadRunbookConfig(all: Record<string, unknown>, options: LoadOpt
             // the raw values are too malformed for the cross-key rules; the schema problems say why
         }
     }
-    if (problems.length > 0) {
-        throw new ConfigError(options.source, problems.map(p => ({ path: formatPath(p.path), message: p.message })));
+    if (problems.length > 0 || misspelt.length > 0) {
+        throw new ConfigError(options.source, [...misspelt, ...problems.map(p => ({ path: formatPath(p.path), message: p.message }))]);
     }
     return parsed.data!;
 }

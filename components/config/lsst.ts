@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sshHost } from "./patterns";
 
 /**
  * The `upgrade:lsst` section: an LSST site upgrade ("Deploying the Upgrade"), one stack per site.
@@ -101,13 +102,13 @@ export const lsstGateSchema = z.discriminatedUnion("type", [
 
 export const lsstServiceSchema = z.strictObject({
     /** The machine the service runs on ({host} in the commands). */
-    host: nonEmpty,
+    host: sshHost,
     service: z.string().regex(SERVICE, "must be a service name (letters, digits, _ . -)"),
     start: nonEmpty,
     stop: nonEmpty,
 });
 
-const hostCommand = z.strictObject({ host: nonEmpty, command: nonEmpty });
+const hostCommand = z.strictObject({ host: sshHost, command: nonEmpty });
 
 export const lsstSchema = z.strictObject({
     site: z.enum(LSST_SITES, { error: `must be one of ${LSST_SITES.join(", ")}` }),
@@ -133,7 +134,7 @@ export const lsstSchema = z.strictObject({
     }),
     /** The main OSPL daemon on bare metal. */
     mainDaemon: z.strictObject({
-        host: nonEmpty,
+        host: sshHost,
         start: nonEmpty,
         stop: nonEmpty,
         /** Its log, which says "daemon ready" once started (read from the deployment host). */

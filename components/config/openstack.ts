@@ -1,3 +1,4 @@
+import * as path from "path";
 import { z } from "zod";
 
 /**
@@ -161,9 +162,11 @@ export function openstackProblems(o: OpenstackConfig | undefined): Problem[] {
             problems.push({ path: ["openstack", "hosts", name, "profile"], message: `unknown profile "${h.profile}" (profiles: ${Object.keys(profiles).join(", ")})` });
         }
         used.add(h.profile);
-        const other = roots.get(h.root);
+        // The same folder written another way (./a, a/, a//b/..) is the same tree.
+        const root = typeof h.root === "string" ? path.resolve(h.root) : String(h.root);
+        const other = roots.get(root);
         if (other) problems.push({ path: ["openstack", "hosts", name, "root"], message: `is the tree of host ${other} too` });
-        roots.set(h.root, name);
+        else roots.set(root, name);
     }
     for (const p of Object.keys(profiles)) {
         if (!used.has(p)) problems.push({ path: ["openstack", "profiles", p], message: "has no host" });

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { lsstSchema } from "./lsst";
 import { openstackSchema } from "./openstack";
+import { dbHost, sqlName, sshHost, userName } from "./patterns";
+import { urlProblem } from "../inmanta/client/url-safety";
 
 /** The procedures a stack can run (`upgrade:procedure`). */
 export const PROCEDURES = [
@@ -40,9 +42,9 @@ export const KNOWN_SETTINGS: Record<string, z.ZodType> = {
 };
 
 export const sshSchema = z.strictObject({
-    host: nonEmpty,
+    host: sshHost,
     port: z.number().int().min(1).max(65535).default(22),
-    user: nonEmpty.optional(),
+    user: userName.optional(),
     /** Folder to start in on the remote host. */
     dir: nonEmpty.optional(),
 });
@@ -53,7 +55,14 @@ const shellCommand = z.strictObject({
 });
 
 export const orchestratorSchema = z.strictObject({
-    url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:8888" }),
+    url: z.string().superRefine((u, ctx) => {
+        if (!z.url({ protocol: /^https?$/ }).safeParse(u).success) {
+            ctx.addIssue({ code: "custom", message: "must be an http(s) URL such as http://127.0.0.1:8888" });
+        } else {
+            const problem = urlProblem(u);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }
+    }),
     environment: z.string().regex(UUID, "must be an environment id (a UUID)"),
     /** Agents of the environment; when given, every agent named elsewhere must be one of them. */
     agents: z.array(agentName).optional(),
@@ -72,10 +81,11 @@ export const orchestratorSchema = z.strictObject({
 });
 
 export const databaseSchema = z.strictObject({
-    host: nonEmpty.default("127.0.0.1"),
+    host: dbHost.default("127.0.0.1"),
     port: z.number().int().min(1).max(65535).default(5432),
-    name: nonEmpty.default("inmanta"),
-    user: nonEmpty.default("postgres"),
+    /** Passed to libpq as a name only (never read as a connection string). */
+    name: sqlName.default("inmanta"),
+    user: sqlName.default("postgres"),
     tables: z.array(z.string().regex(TABLE, "must be a table name")).min(1, "must name at least one table")
         .default(["lsm_serviceentity", "lsm_serviceinstance"]),
     /** Dump the whole database instead of the named tables (the tables are still checked in the dump). */

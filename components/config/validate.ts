@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { KNOWN_SETTINGS, RunbookConfig, SECRET_KEYS } from "./schema";
 import { openstackProblems } from "./openstack";
+import { urlProblem } from "../inmanta/client/url-safety";
 
 type Problem = { path: (string | number)[]; message: string };
 
@@ -22,6 +23,18 @@ export function crossCheck(c: RunbookConfig, secretKeys: Set<string>, present: S
         }
     }
     if (INMANTA_PROCEDURES.has(p)) need(c.orchestrator, ["orchestrator"], `is required by procedure ${p}`);
+    const agents = c.orchestrator?.agents;
+    if (Array.isArray(agents)) {
+        const seen = new Set<string>();
+        agents.forEach((a, i) => {
+            if (seen.has(a)) problems.push({ path: ["orchestrator", "agents", i], message: `agent "${a}" is listed twice` });
+            seen.add(a);
+        });
+    }
+    if (present.has("inmantaToken") && typeof c.orchestrator?.url === "string") {
+        const problem = urlProblem(c.orchestrator.url, { token: true });
+        if (problem) problems.push({ path: ["orchestrator", "url"], message: problem });
+    }
     if (c.inmantaCaCert && c.orchestrator && !c.orchestrator.url.startsWith("https:")) {
         problems.push({ path: ["orchestrator", "url"], message: "must be https when inmantaCaCert is set" });
     }
@@ -42,6 +55,8 @@ export function crossCheck(c: RunbookConfig, secretKeys: Set<string>, present: S
         if (a?.restoreTables) {
             if (p !== "lsm-abort") problems.push({ path: ["abort", "restoreTables"], message: "applies to lsm-abort only (the LSM inventory tables)" });
             need(a.backupFile, ["abort", "backupFile"], "is required when abort.restoreTables is true");
+            need(a.backupSha256, ["abort", "backupSha256"],
+                "is required when abort.restoreTables is true: the dump is checked against it before anything is restored (the backup step's sha256)");
             need(c.database, ["database"], "is required when abort.restoreTables is true");
         }
     } else if (c.abort) {

@@ -2,10 +2,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { recordStep } from "./registry";
 import { SshTarget } from "./ssh";
-import { STEP_ENV } from "./step-env";
+import { sh } from "./shell-quote";
+import { STEP_ENV, STEP_KEEP_ENV } from "./step-env";
 
 /** The command line that runs the project's step runner (bin/step.js) from the project root. */
 export const STEP_RUNNER = "node bin/step.js";
+
+/**
+ * The interpreter of local shell steps: bash behind a launcher that hands the command only the
+ * allow-listed environment (components/core/step-env.ts) and forwards SIGTERM to its process group.
+ * The command provider itself passes its whole environment on, as upstream pulumi-command does.
+ */
+export const SHELL_INTERPRETER = ["node", "bin/step-shell.js"];
+
+/** The environment a step declares, plus the list of those names for the allow-list. */
+function declared(environment: Record<string, pulumi.Input<string>>): Record<string, pulumi.Input<string>> {
+    return { ...environment, [STEP_KEEP_ENV]: Object.keys(environment).sort().join(",") };
+}
 
 /** Environment variable that carries a step's id, kind and params to the step runner. */
 export { STEP_ENV };
@@ -51,6 +64,11 @@ export interface StepArgs {
     shell?: ShellExec;
     /** Name of the procedure this step belongs to (for the plan). */
     procedure?: string;
+    /**
+     * The step's output holds values of the managed systems (a dry run's attribute values): keep
+     * stdout and stderr as Pulumi secrets in state even when no input of the step is secret.
+     */
+    secretOutput?: boolean;
 }
 
 export interface StepOptions extends pulumi.ComponentResourceOptions {
@@ -114,13 +132,15 @@ export class Step extends pulumi.ComponentResource {
         // not one output: during preview only the params computed by earlier steps are unknown, so
         // the policy pack still reads the others (the agent of a deploy, the name of a setting).
         const triggers = [args.runKey, { step: name, kind: args.kind, params }];
-        const childOpts: pulumi.CustomResourceOptions = { parent: this, dependsOn: after };
+        const childOpts: pulumi.CustomResourceOptions = {
+            parent: this, dependsOn: after, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
+        };
 
         let stdout: pulumi.Output<string>;
         if (args.runner) {
             const cmd = new command.local.Command(name, {
                 create: `${STEP_RUNNER} ${args.kind} ${name}`,
-                environment: { ...(args.runner.environment ?? {}), [STEP_ENV]: spec, UPGRADE_STACK: pulumi.getStack() },
+                environment: declared({ ...(args.runner.environment ?? {}), [STEP_ENV]: spec, UPGRADE_STACK: pulumi.getStack() }),
                 stdin: args.runner.stdin,
                 triggers,
             }, childOpts);
@@ -129,7 +149,8 @@ export class Step extends pulumi.ComponentResource {
             const shell = args.shell!;
             if (shell.ssh) {
                 const ssh = shell.ssh;
-                const line = ssh.dir ? pulumi.interpolate`cd '${ssh.dir}' && ${shell.command}` : pulumi.output(shell.command);
+                const dir = ssh.dir;
+                const line = dir ? pulumi.output(shell.command).apply(c => `${sh`cd ${dir}`} && ${c}`) : pulumi.output(shell.command);
                 const cmd = new command.remote.Command(name, {
                     connection: { host: ssh.host, port: ssh.port ?? 22, user: ssh.user, privateKey: ssh.privateKey },
                     create: line,
@@ -139,9 +160,8 @@ export class Step extends pulumi.ComponentResource {
             } else {
                 const cmd = new command.local.Command(name, {
                     create: shell.command,
-                    // bash, not sh: operators' preludes (e.g. inmanta-workon) are bash functions.
-                    interpreter: ["/bin/bash", "-c"],
-                    environment: { ...(shell.environment ?? {}), [STEP_ENV]: spec },
+                    interpreter: SHELL_INTERPRETER,
+                    environment: declared({ ...(shell.environment ?? {}), [STEP_ENV]: spec }),
                     triggers,
                 }, childOpts);
                 stdout = cmd.stdout;

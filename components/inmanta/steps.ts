@@ -39,9 +39,9 @@ export function healthCheck(o: OrchestratorArgs): StepDef {
     return api(o, "health-check", "Inspect the latest deployed version: no failures, the deploy looks healthy");
 }
 
-/** Dry run a version; the result holds the changes and their digest. */
+/** Dry run a version; the result holds the changes (attribute values: secret in state) and their digest. */
 export function dryrun(o: OrchestratorArgs, version: pulumi.Input<number>, title: string): StepDef {
-    return api(o, "dryrun", title, { version });
+    return { ...api(o, "dryrun", title, { version }), secretOutput: true };
 }
 
 export interface ApprovalArgs {

@@ -1,3 +1,5 @@
+import { shellQuote } from "../core/shell-quote";
+
 /**
  * Probes: what a gate looks at. The program puts a probe in a gate step's params (so `plan` shows
  * it); the step runner (cli/step/lsst/probes.ts) evaluates it until it passes or the gate times out.
@@ -95,9 +97,17 @@ export function cscParts(csc: string): { name: string; index: number } {
     return m ? { name: m[1], index: Number(m[2]) } : { name: csc, index: 0 };
 }
 
-/** Replace {key} placeholders that name a known value; anything else (e.g. ${VAR}) is left alone. */
-export function fill(template: string, values: Record<string, string | number>): string {
-    return template.replace(/(?<!\$)\{([A-Za-z]+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole));
+/**
+ * Replace {key} placeholders that name a known value; anything else (e.g. ${VAR}) is left alone.
+ * Each value is shell-quoted where it is inserted (the result is a bash line), except the keys in
+ * `shellText`: operator command lines such as lsst.kubectl, inserted as the shell text they are.
+ */
+export function fill(template: string, values: Record<string, string | number>, shellText: readonly string[] = []): string {
+    return template.replace(/(?<!\$)\{([A-Za-z]+)\}/g, (whole, key: string) => {
+        if (!(key in values)) return whole;
+        const value = String(values[key]);
+        return shellText.includes(key) ? value : shellQuote(value);
+    });
 }
 
 /** Fill a CSC command: {csc}, {name}, {index} and any extra values (e.g. {state}). */

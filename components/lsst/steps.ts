@@ -20,9 +20,9 @@ function shell(kind: string, title: string, command: string, params: Record<stri
     return { kind, title, params: { ...params, command }, shell: { command } };
 }
 
-/** Placeholders every LSST command may use. */
+/** Placeholders every LSST command may use; {kubectl} is the operator's command line prefix (shell text). */
 export function siteCommand(c: LsstConfig, template: string, values: Record<string, string> = {}): string {
-    return fill(template, { kubectl: c.kubectl, ...values });
+    return fill(template, { ...values, kubectl: c.kubectl }, ["kubectl"]);
 }
 
 export interface GateOptions {

@@ -161,13 +161,16 @@ export { shellQuote };
  * It refuses the same way (a line starting with `!refused`) and never fails the preview.
  */
 export function probeShellLine(paths: RolePaths, root: string, rsync = "rsync"): string {
+    // Every value is quoted where it is inserted, messages included: this line runs during preview,
+    // with the backend's credentials around, so nothing in the stack file may expand here.
     const q = shellQuote;
     const args = rsyncArgs(paths.tree, root, paths.exclude, true).map(q).join(" ");
+    const say = (text: string) => `echo ${q(text)}`;
     return [
-        `if [ ! -f ${q(paths.exclude)} ]; then echo '!refused no exclude file ${paths.exclude.replace(/'/g, "")}: the step refuses to copy anything without one';`,
-        `elif [ ! -d ${q(paths.tree)} ]; then echo '!refused no role tree ${paths.tree.replace(/'/g, "")} on the install-server';`,
-        `elif [ ! -d ${q(root)} ]; then echo '!refused the node tree ${root.replace(/'/g, "")} does not exist';`,
-        `else ${q(rsync)} ${args} || echo "!unavailable ${rsync.replace(/"/g, "")} --dry-run exited $?"; fi`,
+        `if [ ! -f ${q(paths.exclude)} ]; then ${say(`!refused no exclude file ${paths.exclude}: the step refuses to copy anything without one`)};`,
+        `elif [ ! -d ${q(paths.tree)} ]; then ${say(`!refused no role tree ${paths.tree} on the install-server`)};`,
+        `elif [ ! -d ${q(root)} ]; then ${say(`!refused the node tree ${root} does not exist`)};`,
+        `else ${q(rsync)} ${args} || echo ${q(`!unavailable ${rsync} --dry-run exited`)} "$?"; fi`,
     ].join(" ");
 }
 

@@ -86,6 +86,7 @@ func main() {
 	cancelChannel := make(chan bool)
 	go func() {
 		<-ctx.Done()
+		stopAllCommands()
 		close(cancelChannel)
 	}()
 
@@ -158,6 +159,7 @@ func (p *provider) Configure(context.Context, *pulumirpc.ConfigureRequest) (*pul
 }
 
 func (p *provider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	stopAllCommands()
 	return &emptypb.Empty{}, nil
 }
 
@@ -708,7 +710,7 @@ func (p *provider) run(ctx context.Context, urn, command string, in resource.Pro
 		cmd.Stdin = strings.NewReader(stdin)
 	}
 
-	err := cmd.Run()
+	err := runInOwnGroup(ctx, cmd)
 	res := streams.finish()
 	if err != nil {
 		return runResult{}, fmt.Errorf("%w: running %q:\n%s", err, command, streams.combined.String())

@@ -238,7 +238,8 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         assert.equal(runner.inputs.create, "node bin/step.js argocd-sync deploy-argocd-obssys");
         const shell = run.registrations.find(r => r.name === "shutdown-main-daemon" && r.type === "command:local:Command")!;
         assert.equal(shell.inputs.create, "ssh daemon-host ./shutdown_daemon");
-        assert.deepEqual(shell.inputs.interpreter, ["/bin/bash", "-c"]);
+        // bash behind the launcher that applies the step environment allow-list (bin/step-shell.js).
+        assert.deepEqual(shell.inputs.interpreter, ["node", "bin/step-shell.js"]);
     });
 
     it("the Slack webhook is a secret: only the notify steps get it, never in their params", async () => {

@@ -41,7 +41,7 @@ export const lsmAbort = (over: RawConfig = {}): RawConfig => ({
     procedure: "lsm-abort", target: "revert-2.0.0", orchestrator,
     lsm: { instanceUpdatesExpected: true }, database: { backupDir: "/tmp/backups" },
     northbound: { block: { command: "block-nb" }, unblock: { command: "unblock-nb" } },
-    abort: { restoreTables: true, backupFile: "/tmp/backups/pre.dump" }, ...over,
+    abort: { restoreTables: true, backupFile: "/tmp/backups/pre.dump", backupSha256: "0".repeat(64) }, ...over,
 });
 
 export const release = (over: RawConfig = {}): RawConfig => ({

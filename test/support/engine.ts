@@ -408,7 +408,12 @@ export class EngineStack {
     /** `pulumi stack init` with the given config (`upgrade:` keys). */
     static async create(project: TempProject, config: StackConfig, opts: EngineStackOptions = {}): Promise<EngineStack> {
         const engine = requireEngine();
-        const envVars = { ...project.env(opts.passphrase ?? "engine-test-passphrase"), ...(opts.env ?? {}) };
+        const extra = opts.env ?? {};
+        // The steps see only an allow-list of the environment: the test's own variables are passed by name.
+        const envVars = {
+            ...project.env(opts.passphrase ?? "engine-test-passphrase"), ...extra,
+            ...(Object.keys(extra).length ? { UPGRADE_STEP_PASS_ENV: Object.keys(extra).join(",") } : {}),
+        };
         const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(engine.pulumi)) })
             .catch(err => { throw new Error(`Automation API cannot use ${engine.pulumi}: ${(err as Error).message}`); });
         const workspace = await LocalWorkspace.create({ workDir: project.dir, envVars, pulumiCommand });

@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import { track } from "../children";
 
 export interface ExecResult {
     code: number;
@@ -22,7 +23,7 @@ export interface ExecOptions {
 export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise(resolve => {
         const [program, ...args] = argv;
-        const child = spawn(program, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+        const child = track(spawn(program, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true }));
         let stdout = "";
         let stderr = "";
         let timedOut = false;

@@ -1,3 +1,4 @@
+import { isLoopback, scrubUrls } from "../../../components/inmanta/client/url-safety";
 import { isString, param, StepContext, StepFailure } from "../context";
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
@@ -11,11 +12,15 @@ export function notificationText(message: string, stragglers: unknown): string {
 
 /** Where the webhook points, without its secret path. */
 function webhookHost(url: string): string {
+    let u: URL;
     try {
-        return new URL(url).host;
+        u = new URL(url);
     } catch {
         throw new StepFailure("the Slack webhook is not a URL");
     }
+    if (u.username || u.password) throw new StepFailure(`the Slack webhook (${u.host}) must not hold a user or password`);
+    if (u.protocol !== "https:" && !isLoopback(u.hostname)) throw new StepFailure(`the Slack webhook (${u.host}) must be an https URL`);
+    return u.host;
 }
 
 /** POST {text} to a Slack incoming webhook; retries network errors, 429 and 5xx; the URL never appears in a message. */
@@ -33,7 +38,8 @@ export async function postToSlack(url: string, text: string, log: (line: string)
             last = `HTTP ${res.status}${body ? ` ${body}` : ""}`;
             if (res.status !== 429 && res.status < 500) break;
         } catch (err) {
-            last = (err as Error).name === "TimeoutError" ? "no answer in 10 s" : `${(err as Error).message}`;
+            // Messages of fetch may quote the URL, whose path is the webhook's secret.
+            last = (err as Error).name === "TimeoutError" ? "no answer in 10 s" : scrubUrls(`${(err as Error).message}`).split(url).join(host);
         }
         if (i < attempts) {
             log(`Slack webhook (${host}): ${last}; trying again`);

@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import { track } from "../children";
 
 export interface ExecResult {
     /** Exit code; 127 when the program does not exist (as a shell reports it). */
@@ -26,7 +27,8 @@ export interface ExecOptions {
  */
 export function exec(program: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise(resolve => {
-        const child = spawn(program, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+        // A group of its own: the runner forwards SIGTERM to it and waits (cli/step/children.ts).
+        const child = track(spawn(program, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"], detached: true }));
         let stdout = "";
         let stderr = "";
         const lines = (logIt: boolean) => {

@@ -14,6 +14,7 @@ import * as https from "node:https";
 
 import { InmantaError, redact } from "./errors";
 import type { InmantaConnection } from "./types";
+import { scrubUrls, urlProblem } from "./url-safety";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH";
 
@@ -83,6 +84,8 @@ export class HttpTransport {
         private readonly conn: InmantaConnection,
         private readonly log: (line: string) => void = () => undefined,
     ) {
+        const problem = urlProblem(conn.url, { token: !!conn.token });
+        if (problem) throw new Error(`Inmanta url ${scrubUrls(conn.url)} ${problem}`);
         this.baseUrl = conn.url.replace(/\/+$/, "");
         this.base = new URL(this.baseUrl);
         if (this.base.protocol !== "http:" && this.base.protocol !== "https:") {

@@ -97,9 +97,8 @@ describe("Argo CD sync steps against a simulated cluster", function () {
     it("a failed sync fails at once with Argo CD's message", async () => {
         const k = new FakeCluster();
         k.app("obssys", { phase: "Failed", message: "one or more synchronization tasks are not valid" });
-        const t0 = Date.now();
-        const message = await failureOf(runLsstStep("argocd-sync", syncParams("obssys", { timeoutSeconds: 30 }), k.env).result);
-        assert.ok(Date.now() - t0 < 10000, "no wait for the timeout");
+        // The step's timeout is far beyond the test's own: waiting for it would fail the test.
+        const message = await failureOf(runLsstStep("argocd-sync", syncParams("obssys", { timeoutSeconds: 3600 }), k.env).result);
         assert.match(message, /^obssys: sync Failed: one or more synchronization tasks are not valid/);
     });
 

@@ -96,16 +96,19 @@ export const puppetSchema = z.strictObject({
 });
 
 export const survivalSchema = z.strictObject({
-    /** TOP_DIR: the base devstack tree (its openrc). */
+    /** BASE_DEVSTACK_DIR (TOP_DIR of resources.sh and shutdown.sh): the base devstack tree, its openrc. */
     topDir: nonEmpty,
-    /** Call `resources.sh early_create` first. */
-    earlyCreate: z.boolean().default(false),
-    /** Extra environment for the checks. */
-    env: z.record(z.string(), z.string()).default({}),
+    /** TARGET_DEVSTACK_DIR (TOP_DIR of upgrade.sh); the base one when absent. */
+    targetDir: nonEmpty.optional(),
+    /** STACK_ROOT: SAVE_DIR (the save database, files plugins keep) and LOGDIR live here; `<workDir>/grenade` when absent. */
+    stackRoot: nonEmpty.optional(),
+    /** Extra environment for the checks (ENABLED_SERVICES, the cloud's endpoints, …). */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string()).default({}),
+    /** In upgrade order (grenade's UPGRADE_PROJECTS); destroy and shutdown.sh run in reverse. */
     projects: z.array(z.strictObject({
         name: stepName,
-        /** A grenade plugin's resources.sh, run unchanged. */
-        script: nonEmpty.optional(),
+        /** A grenade plugin's checkout (with devstack/upgrade/settings, resources.sh, …), run unchanged. */
+        plugin: nonEmpty.optional(),
         /** A module exporting a native SurvivalCheck (components/openstack/survival.ts). */
         module: nonEmpty.optional(),
     })).default([]),
@@ -181,8 +184,8 @@ export function openstackProblems(o: OpenstackConfig | undefined): Problem[] {
     const projects = arr(o.survival?.projects);
     problems.push(...duplicates(projects, p => p.name, i => ["openstack", "survival", "projects", i, "name"], "survival project"));
     projects.forEach((p, i) => {
-        if (!p.script === !p.module) {
-            problems.push({ path: ["openstack", "survival", "projects", i], message: "needs exactly one of script (a grenade resources.sh) or module (a native check)" });
+        if (!p.plugin === !p.module) {
+            problems.push({ path: ["openstack", "survival", "projects", i], message: "needs exactly one of plugin (a grenade plugin's checkout, with devstack/upgrade/) or module (a native check)" });
         }
     });
     return problems;

@@ -20,7 +20,7 @@ export function spinalStackArgs(o: OpenstackConfig, runKey: string): SpinalStack
         puppet: o.puppet,
         serverspec: o.serverspec,
         services: o.services,
-        survival: o.survival,
+        survival: o.survival ? { ...o.survival, stackRoot: o.survival.stackRoot ?? `${o.workDir}/grenade` } : undefined,
         sanity: o.sanity,
     };
 }

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Sequence, Step } from "../core";
@@ -51,23 +53,31 @@ export class SpinalStackUpgrade extends pulumi.ComponentResource {
         // 1. Provisioning of the install-server, one command after the other.
         for (const c of args.provision) tail = [add(`provision-${c.name}`, steps.provision(c))];
 
-        // 2. Survival checks, each project's phases chained through their saved values.
-        const lastPhase = new Map<string, Step>();
-        const survival = (phase: SurvivalPhase, when?: UpgradeSide) => {
+        // 2. Grenade's phases. One chain over every project (grenade's order; destroy and shutdown.sh in
+        // reverse) carries the one save database from step to step, so a resumed update has it from the state.
+        let lastGrenade: Step | undefined;
+        const projects = args.survival?.projects ?? [];
+        const hasScript = (p: (typeof projects)[number], script: string) =>
+            !!p.plugin && fs.existsSync(path.join(p.plugin, "devstack", "upgrade", script));
+        const grenade = (id: string, list: typeof projects, def: (p: (typeof projects)[number]) => Omit<steps.SurvivalStepArgs, "survival" | "project" | "from" | "to" | "saved" | "init">) => {
             if (!args.survival) return;
-            for (const project of args.survival.projects) {
-                const previous = lastPhase.get(project.name);
-                const s = add(steps.survivalStepId(project.name, phase, when), steps.survival({
-                    survival: args.survival, project, phase, when, from: args.edeploy.from, to: args.edeploy.to,
-                    saved: previous?.output("saved"),
+            for (const project of list) {
+                const s = add(id.replace("{project}", project.name), steps.survival({
+                    survival: args.survival, project, from: args.edeploy.from, to: args.edeploy.to,
+                    saved: lastGrenade?.output("saved"), init: !lastGrenade, ...def(project),
                 }));
-                lastPhase.set(project.name, s);
+                lastGrenade = s;
                 tail = [s];
             }
         };
-        if (args.survival?.earlyCreate) survival("early_create");
+        const survival = (phase: SurvivalPhase, when?: UpgradeSide) => {
+            const list = phase === "destroy" ? [...projects].reverse() : projects;
+            grenade(steps.survivalStepId("{project}", phase, when), list, () => ({ phase, when }));
+        };
+        survival("early_create");
         survival("create");
         survival("verify", "pre-upgrade");
+        grenade("grenade-shutdown-{project}", [...projects].reverse().filter(p => hasScript(p, "shutdown.sh")), () => ({ action: "shutdown" }));
 
         // 3. Services down (side by side), then the no-API verification.
         if (args.services.shutdown.length) {
@@ -125,6 +135,7 @@ export class SpinalStackUpgrade extends pulumi.ComponentResource {
             const before = tail;
             tail = args.services.start.map(c => add(`start-${c.name}`, steps.serviceStart(c), before));
         }
+        grenade("grenade-upgrade-{project}", projects.filter(p => hasScript(p, "upgrade.sh")), () => ({ action: "upgrade" }));
         survival("verify", "post-upgrade");
         for (const s of args.sanity) tail = [add(`sanity-${s.suite}`, steps.sanity(s))];
         survival("destroy");

@@ -34,28 +34,46 @@ export function sanity(s: { suite: string; title?: string; command: string }): S
     return shell("sanity", s.title ?? `Sanity: ${s.suite}`, s.command, { suite: s.suite });
 }
 
+export type SurvivalProject = SurvivalArgs["projects"][number];
+
 export interface SurvivalStepArgs {
     survival: SurvivalArgs;
-    project: { name: string; script?: string; module?: string };
-    phase: SurvivalPhase;
+    project: SurvivalProject;
+    /** resources.sh (a phase), or the plugin's shutdown.sh / upgrade.sh. */
+    action?: "resources" | "shutdown" | "upgrade";
+    phase?: SurvivalPhase;
     when?: UpgradeSide;
-    /** What the previous phase saved (its `saved` output); nothing before the first phase. */
+    /** The save database after the previous grenade step (its `saved` output); nothing before the first. */
     saved?: pulumi.Input<unknown>;
+    /** The first grenade step of the run: blank the save database (grenade's init_grenade_db). */
+    init?: boolean;
     from: string;
     to: string;
 }
 
+/** The configured plugins, for `pluginrc` (one enable_grenade_plugin each). */
+export const grenadePlugins = (s: SurvivalArgs) =>
+    s.projects.filter(p => p.plugin).map(p => ({ name: p.name, dir: p.plugin! }));
+
 export function survival(a: SurvivalStepArgs): StepDef {
-    const how = a.project.script ? "resources.sh" : "native check";
+    const action = a.action ?? "resources";
     const call = [a.phase, a.when].filter(Boolean).join(" ");
-    return runner("survival", `Survival of ${a.project.name} resources: ${how} ${call}`, {
+    const title = action === "resources"
+        ? `Survival of ${a.project.name} resources: ${a.project.plugin ? "resources.sh" : "native check"} ${call}`
+        : action === "shutdown" ? `Grenade: ${a.project.name}'s shutdown.sh` : `Grenade: ${a.project.name}'s upgrade.sh`;
+    return runner("survival", title, {
         project: a.project.name,
-        phase: a.phase,
+        action,
+        ...(a.phase ? { phase: a.phase } : {}),
         ...(a.when ? { when: a.when } : {}),
-        ...(a.project.script ? { script: a.project.script } : { module: a.project.module }),
+        ...(a.project.module ? { module: a.project.module } : {}),
+        plugins: grenadePlugins(a.survival),
         topDir: a.survival.topDir,
+        ...(a.survival.targetDir ? { targetDir: a.survival.targetDir } : {}),
+        stackRoot: a.survival.stackRoot,
         env: a.survival.env,
         releases: { base: a.from, target: a.to },
+        init: a.init === true,
         saved: a.saved ?? {},
     });
 }

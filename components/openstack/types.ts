@@ -54,10 +54,14 @@ export interface PuppetArgs {
 }
 
 export interface SurvivalArgs {
+    /** BASE_DEVSTACK_DIR and TARGET_DEVSTACK_DIR. */
     topDir: string;
-    earlyCreate: boolean;
+    targetDir?: string;
+    /** STACK_ROOT: SAVE_DIR and LOGDIR, kept across phases. */
+    stackRoot: string;
     env: Record<string, string>;
-    projects: { name: string; script?: string; module?: string }[];
+    /** In upgrade order. */
+    projects: { name: string; plugin?: string; module?: string }[];
 }
 
 export interface SpinalStackArgs {

@@ -106,23 +106,27 @@ describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function 
         assert.equal(step(run, "survival-labcloud-destroy").params.when, undefined);
     });
 
-    it("passes each project's saved values from phase to phase as step outputs", async () => {
-        const run = await buildUnderMocks(load(config({ survival: { ...(config().openstack as { survival: object }).survival, earlyCreate: true } })));
-        const chain = ["early-create", "create", "verify-pre-upgrade", "verify-noapi-pre-upgrade", "verify-post-upgrade", "destroy"]
-            .map(p => `survival-labcloud-${p}`);
+    // openstack/grenade inc/plugin: one save database for every project (resource_save = iniset $GRENADE_DB ...).
+    it("hands the one save database from grenade step to grenade step as step outputs, over every project", async () => {
+        const run = await buildUnderMocks(load(config()));
+        const chain = orderSteps(run.steps).filter(s => s.kind === "survival").map(s => s.id);
+        assert.equal(chain[0], "survival-labnet-early-create");
         assert.deepEqual(step(run, chain[0]).params.saved, {});
+        assert.equal(step(run, chain[0]).params.init, true);
         for (let i = 1; i < chain.length; i++) {
             assert.deepEqual(step(run, chain[i]).params.saved, { from: `${chain[i - 1]}.saved` });
-            assert.ok(step(run, chain[i]).dependsOn.includes(chain[i - 1]));
+            assert.ok(step(run, chain[i]).dependsOn.includes(chain[i - 1]) || precedes(run.steps, chain[i - 1], chain[i]));
+            assert.equal(step(run, chain[i]).params.init, false);
         }
         // After a step ran, the next one is handed exactly what it reported (as `pulumi up` does from state).
-        const saved = { labcloud: { labcloud_server_id: "abc123" } };
+        const saved = { network: { net_id: "n1" }, labcloud: { labcloud_server_id: "abc123" } };
         const results: Record<string, unknown> = {};
         for (const s of run.steps) {
             if (s.kind === "survival") results[s.id] = { saved: {} };
             if (s.kind === "edeploy-upgrade") results[s.id] = { rebootNeeded: false };
         }
-        results["survival-labcloud-create"] = { saved };
+        const before = chain[chain.indexOf("survival-labcloud-verify-pre-upgrade") - 1];
+        results[before] = { saved };
         const done = await buildUnderMocks(load(config()), { preview: false, results });
         const cmd = done.registrations.find(r => r.type === "command:local:Command" && r.name === "survival-labcloud-verify-pre-upgrade")!;
         const env = cmd.inputs.environment as Record<string, unknown>;
@@ -180,7 +184,7 @@ describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function 
             assert.ok(paths.some(p => /^upgrade:openstack\.hosts\.cpt1\.root: is the tree of host ctl1 too/.test(p)), paths.join("\n"));
             assert.ok(paths.some(p => /^upgrade:openstack\.profiles\.(load-balancer|controller): has no host/.test(p)), paths.join("\n"));
             assert.ok(paths.some(p => /^upgrade:openstack\.edeploy\.to: is the release the nodes already run/.test(p)), paths.join("\n"));
-            assert.ok(paths.some(p => /^upgrade:openstack\.survival\.projects\[0\]: needs exactly one of script/.test(p)), paths.join("\n"));
+            assert.ok(paths.some(p => /^upgrade:openstack\.survival\.projects\[0\]: needs exactly one of plugin/.test(p)), paths.join("\n"));
             return true;
         });
         assert.throws(() => load({ procedure: "spinalstack-upgrade", target: "x" }), /upgrade:openstack: is required by procedure spinalstack-upgrade/);

@@ -88,9 +88,11 @@ export function spinalConfig(lab: string, over: Record<string, unknown> = {}): R
             },
             survival: {
                 topDir: path.join(LAB, "devstack"),
-                env: { LABCLOUD_NODES: nodes, LABCLOUD_CONTROLLER: "ctl1", LABCLOUD_COMPUTES: computes.join(" ") },
+                stackRoot: path.join(lab, "stack"),
+                env: { LABCLOUD_NODES: nodes, LABCLOUD_CONTROLLER: "ctl1", LABCLOUD_COMPUTES: computes.join(" "), ENABLED_SERVICES: "labnet,labcloud" },
                 projects: [
-                    { name: "labcloud", script: path.join(LAB, "grenade", "labcloud", "devstack", "upgrade", "resources.sh") },
+                    { name: "labnet", plugin: path.join(LAB, "grenade", "labnet") },
+                    { name: "labcloud", plugin: path.join(LAB, "grenade", "labcloud") },
                     { name: "node-data", module: path.join(LAB, "checks", "node-data.ts") },
                 ],
             },

@@ -53,20 +53,21 @@ const namedCommand = z.strictObject({
 export const edeploySchema = z.strictObject({
     /** The install-server's role trees: `<rolesDir>/<version>/<role>/`. */
     rolesDir: nonEmpty,
-    /** eDeploy upgrade metadata: `<metadataDir>/<from>/<role>/<to>/{exclude,pre,post}`. */
+    /** eDeploy upgrade metadata: `<metadataDir>/<from>/<role>/<to>/{exclude,add_only[,post]}`; the role's pre/post are in its tree's /var/lib/edeploy/<to>/. */
     metadataDir: nonEmpty,
     /** The release the nodes run now, and the one they upgrade to. */
     from: version,
     to: version,
     rsync: nonEmpty.default("rsync"),
-    selinux: z.strictObject({
-        /** Prints Enforcing, Permissive or Disabled; a missing program (exit 127) means no SELinux. */
-        probe: nonEmpty.default("getenforce"),
-        /** Re-applies the file contexts; `{root}` is the node's tree. */
-        setfiles: nonEmpty.default("setfiles -r {root} {root}/etc/selinux/targeted/contexts/files/file_contexts {root}"),
-    }).default({ probe: "getenforce", setfiles: "setfiles -r {root} {root}/etc/selinux/targeted/contexts/files/file_contexts {root}" }),
-    /** Reboots a node whose `post` asked for it (exit 100); no reboot step when absent. */
-    reboot: z.strictObject({ command: nonEmpty }).optional(),
+    /**
+     * Reboots a node whose `post` asked for it (exit 100), then `wait` is polled (every second, at most
+     * `timeoutSeconds`) until the node is back; `{root}` and `{node}` are quoted. No reboot step when absent.
+     */
+    reboot: z.strictObject({
+        command: nonEmpty,
+        wait: nonEmpty.optional(),
+        timeoutSeconds: z.number().int().positive().default(600),
+    }).optional(),
     /** Show per node what rsync would change (`rsync --dry-run`) in `pulumi preview` and `plan`. */
     preview: z.boolean().default(false),
 });

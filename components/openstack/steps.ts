@@ -82,7 +82,7 @@ export const survivalStepId = (project: string, phase: SurvivalPhase, when?: Upg
     `survival-${project}-${phaseSlug(phase, when)}`;
 
 export function edeployUpgrade(e: EdeployArgs, host: HostArgs, profile: ProfileArgs, preview?: string): StepDef {
-    const title = `Upgrade ${host.name} (${host.profile}) to eDeploy role ${profile.role} ${e.to}: rsync with the exclude file, then post` +
+    const title = `Upgrade ${host.name} (${host.profile}) to eDeploy role ${profile.role} ${e.to}: edeploy upgrade (pre, rsync with exclude, add_only, post)` +
         (preview ? ` — ${preview}` : "");
     return runner("edeploy-upgrade", title, {
         node: host.name,
@@ -94,7 +94,6 @@ export function edeployUpgrade(e: EdeployArgs, host: HostArgs, profile: ProfileA
         rolesDir: e.rolesDir,
         metadataDir: e.metadataDir,
         rsync: e.rsync,
-        selinux: e.selinux,
     });
 }
 
@@ -103,6 +102,8 @@ export function nodeReboot(e: EdeployArgs, host: HostArgs, rebootNeeded: pulumi.
         node: host.name,
         root: host.root,
         command: e.reboot!.command,
+        ...(e.reboot!.wait ? { wait: e.reboot!.wait } : {}),
+        timeoutSeconds: e.reboot!.timeoutSeconds,
         rebootNeeded,
     });
 }

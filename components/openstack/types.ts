@@ -33,8 +33,7 @@ export interface EdeployArgs {
     from: string;
     to: string;
     rsync: string;
-    selinux: { probe: string; setfiles: string };
-    reboot?: { command: string };
+    reboot?: { command: string; wait?: string; timeoutSeconds: number };
     /** Probe what rsync would change, during `pulumi preview` and `plan` only. */
     preview: boolean;
 }

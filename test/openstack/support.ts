@@ -64,8 +64,7 @@ export function spinalConfig(lab: string, over: Record<string, unknown> = {}): R
             hosts: Object.fromEntries(names.map(n => [n, { profile: profileOf(n), root: path.join(nodes, n) }])),
             edeploy: {
                 rolesDir: path.join(is, "roles"), metadataDir: path.join(is, "metadata"), from: "J.1.0.0", to: "J.1.1.0",
-                selinux: { probe: `${bin("selinux.sh")} probe {root}`, setfiles: `${bin("selinux.sh")} setfiles {root}` },
-                reboot: { command: `${bin("reboot.sh")} {root}` },
+                reboot: { command: `${bin("reboot.sh")} {root}`, wait: `${bin("reboot.sh")} --up {root}` },
             },
             ansible: { snippets: SNIPPETS },
             puppet: {

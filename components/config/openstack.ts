@@ -121,6 +121,8 @@ export const openstackSchema = z.strictObject({
     /** Refresh of the install-server: Puppet modules, serverspec, eDeploy roles, Ansible playbooks. */
     provision: z.array(namedCommand).default([]),
     profiles: z.record(stepName, profileSchema),
+    /** The order profiles are upgraded in, one after the other (config-tools' ordered_profiles); name order when absent. */
+    orderedProfiles: z.array(stepName).optional(),
     hosts: z.record(hostName, hostSchema),
     edeploy: edeploySchema,
     ansible: ansibleSchema.optional(),
@@ -171,6 +173,16 @@ export function openstackProblems(o: OpenstackConfig | undefined): Problem[] {
     }
     for (const p of Object.keys(profiles)) {
         if (!used.has(p)) problems.push({ path: ["openstack", "profiles", p], message: "has no host" });
+    }
+    if (o.orderedProfiles) {
+        const listed = new Set(o.orderedProfiles);
+        o.orderedProfiles.forEach((p, i) => {
+            if (!(p in profiles)) problems.push({ path: ["openstack", "orderedProfiles", i], message: `unknown profile "${p}"` });
+        });
+        for (const p of Object.keys(profiles)) {
+            if (!listed.has(p)) problems.push({ path: ["openstack", "orderedProfiles"], message: `does not list profile "${p}"` });
+        }
+        problems.push(...duplicates(o.orderedProfiles, p => p, i => ["openstack", "orderedProfiles", i], "profile"));
     }
     if (hosts.length === 0) problems.push({ path: ["openstack", "hosts"], message: "must name at least one host" });
     if (o.edeploy && o.edeploy.from === o.edeploy.to) {

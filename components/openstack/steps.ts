@@ -112,23 +112,26 @@ export interface AnsibleStepArgs {
     ansible: AnsibleArgs;
     profileName: string;
     profile: ProfileArgs;
-    hosts: HostArgs[];
+    host: HostArgs;
     snippets: ClassSnippet[];
     tag: number;
     workDir: string;
 }
 
+/** One tag of one host's playbook: `ansible-playbook site.yml --tags N -l host`, as config-tools' upgrade.sh runs it. */
 export function ansibleStep(a: AnsibleStepArgs): StepDef {
-    // Only the tasks of this step: a change to another step's snippet must not run this one again.
+    // Only the tasks of this tag: a change to another tag's snippet must not run this one again.
     const snippets = a.snippets.map(s => ({ class: s.class, tasks: s.tasks.filter(t => t.tags === a.tag) })).filter(s => s.tasks.length);
     const tasks = snippets.flatMap(s => s.tasks.map(t => t.name));
-    return runner("ansible-step", `Ansible step ${a.tag} on profile ${a.profileName}: ${tasks.join("; ")}`, {
+    return runner("ansible-step", `Ansible tag ${a.tag} on ${a.host.name} (${a.profileName}): ${tasks.join("; ")}`, {
         profile: a.profileName,
+        host: a.host.name,
         tag: a.tag,
         tasks,
-        hosts: a.hosts.map(h => ({ name: h.name, root: h.root })),
-        serial: a.profile.serial,
-        maxFailPercentage: a.profile.maxFailPercentage,
+        hosts: [{ name: a.host.name, root: a.host.root }],
+        limit: a.host.name,
+        serial: 1,
+        maxFailPercentage: 0,
         snippets,
         playbook: a.ansible.playbook,
         pythonInterpreter: a.ansible.pythonInterpreter,

@@ -70,6 +70,8 @@ export interface SpinalStackArgs {
     workDir: string;
     provision: NamedCommand[];
     profiles: Record<string, ProfileArgs>;
+    /** The order profiles are upgraded in (config-tools' ordered_profiles). */
+    profileOrder: string[];
     /** In upgrade order within each profile. */
     hosts: HostArgs[];
     edeploy: EdeployArgs;

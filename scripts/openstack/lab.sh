@@ -27,15 +27,7 @@ mkdir -p "$dir/nodes"
 dir=$(cd "$dir" && pwd)
 if [ "$reset" = 1 ]; then rm -rf "$dir/nodes" "$dir/install-server" "$dir/work"; mkdir -p "$dir/nodes"; fi
 rsync -a "$root/lab/openstack/install-server/" "$dir/install-server/"
-# The role build puts a shell in every role tree: the nodes run eDeploy's pre/post/setfiles in a chroot
-# of their tree, so they need a /bin/sh of their own (a static busybox and its applets).
-for tree in "$dir"/install-server/roles/*/*/; do
-    mkdir -p "$tree/bin"
-    cp /usr/bin/busybox "$tree/bin/busybox"
-    for applet in sh cat cut date echo find grep head ls mkdir printf rm sed sort tail touch tr wc; do
-        ln -sf busybox "$tree/bin/$applet"
-    done
-done
+bash "$root/lab/openstack/bin/build-roles.sh" "$dir/install-server"
 for spec in "${nodes[@]}"; do
     name=${spec%%=*}; rest=${spec#*=}; profile=${rest%%:*}; role=${rest#*:}
     node="$dir/nodes/$name"

@@ -31,9 +31,12 @@ export const profileSchema = z.strictObject({
     role: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be an eDeploy role name"),
     /** Puppet classes the profile runs; they select the Ansible snippets. */
     classes: z.array(puppetClass).default([]),
-    /** Hosts upgraded at once (eDeploy batches and Ansible's `serial`). */
+    /**
+     * Accepted for infra.yaml compatibility; the upgrade goes host by host as config-tools' upgrade.sh does
+     * (each tag with `--limit <host>`), so neither batches nor failure thresholds apply to it.
+     */
     serial: z.number().int().positive().default(1),
-    /** Ansible's max_fail_percentage: a batch with more failed hosts than this stops the profile. */
+    /** Accepted for infra.yaml compatibility (see serial). */
     maxFailPercentage: z.number().min(0).max(100).default(0),
 });
 

@@ -57,6 +57,7 @@ function stackConfig(lab: string, nodes: { name: string; profile: string }[]): R
         target: "J.1.1.0",
         openstack: {
             workDir: path.join(lab, "work"),
+            orderedProfiles: ["load-balancer", "controller", "compute"],
             profiles: {
                 "load-balancer": { role: "lb", classes: ["cloud::loadbalancer"], serial: 1 },
                 controller: { role: "openstack-full", classes: ["cloud::identity", "cloud::compute::api"], serial: 1 },
@@ -65,7 +66,6 @@ function stackConfig(lab: string, nodes: { name: string; profile: string }[]): R
             hosts: Object.fromEntries(nodes.map(n => [n.name, { profile: n.profile, root: path.join(lab, "nodes", n.name) }])),
             edeploy: {
                 rolesDir: path.join(is, "roles"), metadataDir: path.join(is, "metadata"), from: "J.1.0.0", to: "J.1.1.0",
-                selinux: { probe: `bash ${ROOT}/lab/openstack/bin/selinux.sh probe {root}`, setfiles: `bash ${ROOT}/lab/openstack/bin/selinux.sh setfiles {root}` },
             },
             ansible: {
                 snippets: {

@@ -32,9 +32,12 @@ export const profileSchema = z.strictObject({
     role: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be an eDeploy role name"),
     /** Puppet classes the profile runs; they select the Ansible snippets. */
     classes: z.array(puppetClass).default([]),
-    /** Hosts upgraded at once (eDeploy batches and Ansible's `serial`). */
+    /**
+     * Accepted for infra.yaml compatibility; the upgrade goes host by host as config-tools' upgrade.sh does
+     * (each tag with `--limit <host>`), so neither batches nor failure thresholds apply to it.
+     */
     serial: z.number().int().positive().default(1),
-    /** Ansible's max_fail_percentage: a batch with more failed hosts than this stops the profile. */
+    /** Accepted for infra.yaml compatibility (see serial). */
     maxFailPercentage: z.number().min(0).max(100).default(0),
 });
 
@@ -54,20 +57,21 @@ const namedCommand = z.strictObject({
 export const edeploySchema = z.strictObject({
     /** The install-server's role trees: `<rolesDir>/<version>/<role>/`. */
     rolesDir: nonEmpty,
-    /** eDeploy upgrade metadata: `<metadataDir>/<from>/<role>/<to>/{exclude,pre,post}`. */
+    /** eDeploy upgrade metadata: `<metadataDir>/<from>/<role>/<to>/{exclude,add_only[,post]}`; the role's pre/post are in its tree's /var/lib/edeploy/<to>/. */
     metadataDir: nonEmpty,
     /** The release the nodes run now, and the one they upgrade to. */
     from: version,
     to: version,
     rsync: nonEmpty.default("rsync"),
-    selinux: z.strictObject({
-        /** Prints Enforcing, Permissive or Disabled; a missing program (exit 127) means no SELinux. */
-        probe: nonEmpty.default("getenforce"),
-        /** Re-applies the file contexts; `{root}` is the node's tree. */
-        setfiles: nonEmpty.default("setfiles -r {root} {root}/etc/selinux/targeted/contexts/files/file_contexts {root}"),
-    }).default({ probe: "getenforce", setfiles: "setfiles -r {root} {root}/etc/selinux/targeted/contexts/files/file_contexts {root}" }),
-    /** Reboots a node whose `post` asked for it (exit 100); no reboot step when absent. */
-    reboot: z.strictObject({ command: nonEmpty }).optional(),
+    /**
+     * Reboots a node whose `post` asked for it (exit 100), then `wait` is polled (every second, at most
+     * `timeoutSeconds`) until the node is back; `{root}` and `{node}` are quoted. No reboot step when absent.
+     */
+    reboot: z.strictObject({
+        command: nonEmpty,
+        wait: nonEmpty.optional(),
+        timeoutSeconds: z.number().int().positive().default(600),
+    }).optional(),
     /** Show per node what rsync would change (`rsync --dry-run`) in `pulumi preview` and `plan`. */
     preview: z.boolean().default(false),
 });
@@ -97,16 +101,19 @@ export const puppetSchema = z.strictObject({
 });
 
 export const survivalSchema = z.strictObject({
-    /** TOP_DIR: the base devstack tree (its openrc). */
+    /** BASE_DEVSTACK_DIR (TOP_DIR of resources.sh and shutdown.sh): the base devstack tree, its openrc. */
     topDir: nonEmpty,
-    /** Call `resources.sh early_create` first. */
-    earlyCreate: z.boolean().default(false),
-    /** Extra environment for the checks. */
-    env: z.record(z.string(), z.string()).default({}),
+    /** TARGET_DEVSTACK_DIR (TOP_DIR of upgrade.sh); the base one when absent. */
+    targetDir: nonEmpty.optional(),
+    /** STACK_ROOT: SAVE_DIR (the save database, files plugins keep) and LOGDIR live here; `<workDir>/grenade` when absent. */
+    stackRoot: nonEmpty.optional(),
+    /** Extra environment for the checks (ENABLED_SERVICES, the cloud's endpoints, …). */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string()).default({}),
+    /** In upgrade order (grenade's UPGRADE_PROJECTS); destroy and shutdown.sh run in reverse. */
     projects: z.array(z.strictObject({
         name: stepName,
-        /** A grenade plugin's resources.sh, run unchanged. */
-        script: nonEmpty.optional(),
+        /** A grenade plugin's checkout (with devstack/upgrade/settings, resources.sh, …), run unchanged. */
+        plugin: nonEmpty.optional(),
         /** A module exporting a native SurvivalCheck (components/openstack/survival.ts). */
         module: nonEmpty.optional(),
     })).default([]),
@@ -118,6 +125,8 @@ export const openstackSchema = z.strictObject({
     /** Refresh of the install-server: Puppet modules, serverspec, eDeploy roles, Ansible playbooks. */
     provision: z.array(namedCommand).default([]),
     profiles: z.record(stepName, profileSchema),
+    /** The order profiles are upgraded in, one after the other (config-tools' ordered_profiles); name order when absent. */
+    orderedProfiles: z.array(stepName).optional(),
     hosts: z.record(hostName, hostSchema),
     edeploy: edeploySchema,
     ansible: ansibleSchema.optional(),
@@ -171,6 +180,16 @@ export function openstackProblems(o: OpenstackConfig | undefined): Problem[] {
     for (const p of Object.keys(profiles)) {
         if (!used.has(p)) problems.push({ path: ["openstack", "profiles", p], message: "has no host" });
     }
+    if (o.orderedProfiles) {
+        const listed = new Set(o.orderedProfiles);
+        o.orderedProfiles.forEach((p, i) => {
+            if (!(p in profiles)) problems.push({ path: ["openstack", "orderedProfiles", i], message: `unknown profile "${p}"` });
+        });
+        for (const p of Object.keys(profiles)) {
+            if (!listed.has(p)) problems.push({ path: ["openstack", "orderedProfiles"], message: `does not list profile "${p}"` });
+        }
+        problems.push(...duplicates(o.orderedProfiles, p => p, i => ["openstack", "orderedProfiles", i], "profile"));
+    }
     if (hosts.length === 0) problems.push({ path: ["openstack", "hosts"], message: "must name at least one host" });
     if (o.edeploy && o.edeploy.from === o.edeploy.to) {
         problems.push({ path: ["openstack", "edeploy", "to"], message: `is the release the nodes already run (${o.edeploy.from})` });
@@ -184,8 +203,8 @@ export function openstackProblems(o: OpenstackConfig | undefined): Problem[] {
     const projects = arr(o.survival?.projects);
     problems.push(...duplicates(projects, p => p.name, i => ["openstack", "survival", "projects", i, "name"], "survival project"));
     projects.forEach((p, i) => {
-        if (!p.script === !p.module) {
-            problems.push({ path: ["openstack", "survival", "projects", i], message: "needs exactly one of script (a grenade resources.sh) or module (a native check)" });
+        if (!p.plugin === !p.module) {
+            problems.push({ path: ["openstack", "survival", "projects", i], message: "needs exactly one of plugin (a grenade plugin's checkout, with devstack/upgrade/) or module (a native check)" });
         }
     });
     return problems;

@@ -39,6 +39,9 @@ export function profileTags(snippets: ClassSnippet[]): number[] {
     return [...new Set(snippets.flatMap(s => s.tasks.map(t => t.tags)))].sort((a, b) => a - b);
 }
 
+/** The tag of the eDeploy upgrade in every host's playbook (openstack-yaml-infra upgrade/snippets/edeploy.yaml). */
+export const EDEPLOY_TAG = 5;
+
 /** Split into batches of `size` (Ansible's `serial`). */
 export function batches<T>(items: T[], size: number): T[][] {
     const out: T[][] = [];

@@ -1,7 +1,9 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Sequence, Step } from "../core";
-import { batches, profileSnippets, profileTags } from "./ansible";
+import { EDEPLOY_TAG, profileSnippets, profileTags } from "./ansible";
 import {
     previewDetails, previewFromShell, previewLine, probeShellLine, probeSync, RolePaths, rolePaths, RsyncPreview,
 } from "./rsync";
@@ -25,8 +27,8 @@ function examplePaths(p: RsyncPreview, limit = 8): string {
  *   provisioning of the install-server
  *   -> survival: [early_create], create, verify pre-upgrade
  *   -> services shut down -> survival: verify_noapi pre-upgrade
- *   -> eDeploy role upgrade per node (each profile in batches, profiles side by side)
- *   -> Ansible steps per profile, tags in ascending order (after that profile's nodes)
+ *   -> profile after profile, host after host: the host's Ansible tags in ascending order, tag 5 being
+ *      the eDeploy upgrade of the node (then its reboot, if post asked for one)
  *   -> Puppet steps (0, 5) with serverspec -> serverspec
  *   -> services started -> survival: verify post-upgrade -> Sanity (Tempest, Javelin) -> survival: destroy
  *
@@ -51,23 +53,31 @@ export class SpinalStackUpgrade extends pulumi.ComponentResource {
         // 1. Provisioning of the install-server, one command after the other.
         for (const c of args.provision) tail = [add(`provision-${c.name}`, steps.provision(c))];
 
-        // 2. Survival checks, each project's phases chained through their saved values.
-        const lastPhase = new Map<string, Step>();
-        const survival = (phase: SurvivalPhase, when?: UpgradeSide) => {
+        // 2. Grenade's phases. One chain over every project (grenade's order; destroy and shutdown.sh in
+        // reverse) carries the one save database from step to step, so a resumed update has it from the state.
+        let lastGrenade: Step | undefined;
+        const projects = args.survival?.projects ?? [];
+        const hasScript = (p: (typeof projects)[number], script: string) =>
+            !!p.plugin && fs.existsSync(path.join(p.plugin, "devstack", "upgrade", script));
+        const grenade = (id: string, list: typeof projects, def: (p: (typeof projects)[number]) => Omit<steps.SurvivalStepArgs, "survival" | "project" | "from" | "to" | "saved" | "init">) => {
             if (!args.survival) return;
-            for (const project of args.survival.projects) {
-                const previous = lastPhase.get(project.name);
-                const s = add(steps.survivalStepId(project.name, phase, when), steps.survival({
-                    survival: args.survival, project, phase, when, from: args.edeploy.from, to: args.edeploy.to,
-                    saved: previous?.output("saved"),
+            for (const project of list) {
+                const s = add(id.replace("{project}", project.name), steps.survival({
+                    survival: args.survival, project, from: args.edeploy.from, to: args.edeploy.to,
+                    saved: lastGrenade?.output("saved"), init: !lastGrenade, ...def(project),
                 }));
-                lastPhase.set(project.name, s);
+                lastGrenade = s;
                 tail = [s];
             }
         };
-        if (args.survival?.earlyCreate) survival("early_create");
+        const survival = (phase: SurvivalPhase, when?: UpgradeSide) => {
+            const list = phase === "destroy" ? [...projects].reverse() : projects;
+            grenade(steps.survivalStepId("{project}", phase, when), list, () => ({ phase, when }));
+        };
+        survival("early_create");
         survival("create");
         survival("verify", "pre-upgrade");
+        grenade("grenade-shutdown-{project}", [...projects].reverse().filter(p => hasScript(p, "shutdown.sh")), () => ({ action: "shutdown" }));
 
         // 3. Services down (side by side), then the no-API verification.
         if (args.services.shutdown.length) {
@@ -76,41 +86,40 @@ export class SpinalStackUpgrade extends pulumi.ComponentResource {
         }
         survival("verify_noapi", "pre-upgrade");
 
-        // 4. eDeploy per node and 5. Ansible per profile.
-        const upgradeStart = tail;
-        const profileEnds: Step[] = [];
+        // 4. config-tools' upgrade.sh: profile after profile (orderedProfiles), host after host, each host's
+        // playbook tag after tag. Tag 5 is the eDeploy upgrade (edeploy.yaml's `edeploy upgrade` task, then the
+        // reboot it asked for), followed by the profile's own tag-5 tasks. Tags with no task of the profile are
+        // only upstream's "Step N" debug messages: they get no step.
         const previews: pulumi.Output<RsyncPreview>[] = [];
         const probe = args.edeploy.preview && pulumi.runtime.isDryRun();
-        for (const [profileName, profile] of Object.entries(args.profiles)) {
+        for (const profileName of args.profileOrder) {
+            const profile = args.profiles[profileName];
             const hosts = args.hosts.filter(h => h.profile === profileName);
-            let previous = upgradeStart;
-            for (const batch of batches(hosts, profile.serial)) {
-                const done: Step[] = [];
-                for (const host of batch) {
+            const snippets = args.ansible ? profileSnippets(profile.classes, args.ansible.snippets) : [];
+            const tags = [...new Set([...profileTags(snippets), EDEPLOY_TAG])].sort((a, b) => a - b);
+            for (const host of hosts) {
+                const tagStep = (tag: number) => {
+                    tail = [add(`ansible-${host.name}-tag-${tag}`, steps.ansibleStep({
+                        ansible: args.ansible!, profileName, profile, host, snippets, tag, workDir: args.workDir,
+                    }))];
+                };
+                for (const tag of tags) {
+                    const hasTasks = snippets.some(sn => sn.tasks.some(t => t.tags === tag));
+                    if (tag !== EDEPLOY_TAG) {
+                        if (hasTasks) tagStep(tag);
+                        continue;
+                    }
                     const paths = rolePaths(args.edeploy, profile.role);
                     const local = probe && !pulumi.runtime.hasEngine() ? probeSync(host.name, paths, host.root, args.edeploy.rsync) : undefined;
                     const up = add(`edeploy-${host.name}`,
-                        steps.edeployUpgrade(args.edeploy, host, profile, local ? previewLine(local) + examplePaths(local) : undefined), previous);
+                        steps.edeployUpgrade(args.edeploy, host, profile, local ? previewLine(local) + examplePaths(local) : undefined));
                     if (probe && pulumi.runtime.hasEngine()) previews.push(this.probeWithEngine(host, paths, up, args.edeploy.rsync));
-                    let last = up;
-                    if (args.edeploy.reboot) {
-                        last = add(`reboot-${host.name}`, steps.nodeReboot(args.edeploy, host, up.output<boolean>("rebootNeeded")), [up]);
-                    }
-                    done.push(last);
-                }
-                previous = done;
-            }
-            if (args.ansible) {
-                const snippets = profileSnippets(profile.classes, args.ansible.snippets);
-                for (const tag of profileTags(snippets)) {
-                    previous = [add(`ansible-${profileName}-tag-${tag}`, steps.ansibleStep({
-                        ansible: args.ansible, profileName, profile, hosts, snippets, tag, workDir: args.workDir,
-                    }), previous)];
+                    tail = [up];
+                    if (args.edeploy.reboot) tail = [add(`reboot-${host.name}`, steps.nodeReboot(args.edeploy, host, up.output<boolean>("rebootNeeded")))];
+                    if (hasTasks) tagStep(tag);
                 }
             }
-            profileEnds.push(...previous);
         }
-        tail = profileEnds;
 
         // 6. Puppet steps with their serverspec checks, then serverspec over everything.
         if (args.puppet) {
@@ -125,6 +134,7 @@ export class SpinalStackUpgrade extends pulumi.ComponentResource {
             const before = tail;
             tail = args.services.start.map(c => add(`start-${c.name}`, steps.serviceStart(c), before));
         }
+        grenade("grenade-upgrade-{project}", projects.filter(p => hasScript(p, "upgrade.sh")), () => ({ action: "upgrade" }));
         survival("verify", "post-upgrade");
         for (const s of args.sanity) tail = [add(`sanity-${s.suite}`, steps.sanity(s))];
         survival("destroy");

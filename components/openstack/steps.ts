@@ -34,28 +34,46 @@ export function sanity(s: { suite: string; title?: string; command: string }): S
     return shell("sanity", s.title ?? `Sanity: ${s.suite}`, s.command, { suite: s.suite });
 }
 
+export type SurvivalProject = SurvivalArgs["projects"][number];
+
 export interface SurvivalStepArgs {
     survival: SurvivalArgs;
-    project: { name: string; script?: string; module?: string };
-    phase: SurvivalPhase;
+    project: SurvivalProject;
+    /** resources.sh (a phase), or the plugin's shutdown.sh / upgrade.sh. */
+    action?: "resources" | "shutdown" | "upgrade";
+    phase?: SurvivalPhase;
     when?: UpgradeSide;
-    /** What the previous phase saved (its `saved` output); nothing before the first phase. */
+    /** The save database after the previous grenade step (its `saved` output); nothing before the first. */
     saved?: pulumi.Input<unknown>;
+    /** The first grenade step of the run: blank the save database (grenade's init_grenade_db). */
+    init?: boolean;
     from: string;
     to: string;
 }
 
+/** The configured plugins, for `pluginrc` (one enable_grenade_plugin each). */
+export const grenadePlugins = (s: SurvivalArgs) =>
+    s.projects.filter(p => p.plugin).map(p => ({ name: p.name, dir: p.plugin! }));
+
 export function survival(a: SurvivalStepArgs): StepDef {
-    const how = a.project.script ? "resources.sh" : "native check";
+    const action = a.action ?? "resources";
     const call = [a.phase, a.when].filter(Boolean).join(" ");
-    return runner("survival", `Survival of ${a.project.name} resources: ${how} ${call}`, {
+    const title = action === "resources"
+        ? `Survival of ${a.project.name} resources: ${a.project.plugin ? "resources.sh" : "native check"} ${call}`
+        : action === "shutdown" ? `Grenade: ${a.project.name}'s shutdown.sh` : `Grenade: ${a.project.name}'s upgrade.sh`;
+    return runner("survival", title, {
         project: a.project.name,
-        phase: a.phase,
+        action,
+        ...(a.phase ? { phase: a.phase } : {}),
         ...(a.when ? { when: a.when } : {}),
-        ...(a.project.script ? { script: a.project.script } : { module: a.project.module }),
+        ...(a.project.module ? { module: a.project.module } : {}),
+        plugins: grenadePlugins(a.survival),
         topDir: a.survival.topDir,
+        ...(a.survival.targetDir ? { targetDir: a.survival.targetDir } : {}),
+        stackRoot: a.survival.stackRoot,
         env: a.survival.env,
         releases: { base: a.from, target: a.to },
+        init: a.init === true,
         saved: a.saved ?? {},
     });
 }
@@ -64,7 +82,7 @@ export const survivalStepId = (project: string, phase: SurvivalPhase, when?: Upg
     `survival-${project}-${phaseSlug(phase, when)}`;
 
 export function edeployUpgrade(e: EdeployArgs, host: HostArgs, profile: ProfileArgs, preview?: string): StepDef {
-    const title = `Upgrade ${host.name} (${host.profile}) to eDeploy role ${profile.role} ${e.to}: rsync with the exclude file, then post` +
+    const title = `Upgrade ${host.name} (${host.profile}) to eDeploy role ${profile.role} ${e.to}: edeploy upgrade (pre, rsync with exclude, add_only, post)` +
         (preview ? ` — ${preview}` : "");
     return runner("edeploy-upgrade", title, {
         node: host.name,
@@ -76,7 +94,6 @@ export function edeployUpgrade(e: EdeployArgs, host: HostArgs, profile: ProfileA
         rolesDir: e.rolesDir,
         metadataDir: e.metadataDir,
         rsync: e.rsync,
-        selinux: e.selinux,
     });
 }
 
@@ -85,6 +102,8 @@ export function nodeReboot(e: EdeployArgs, host: HostArgs, rebootNeeded: pulumi.
         node: host.name,
         root: host.root,
         command: e.reboot!.command,
+        ...(e.reboot!.wait ? { wait: e.reboot!.wait } : {}),
+        timeoutSeconds: e.reboot!.timeoutSeconds,
         rebootNeeded,
     });
 }
@@ -93,23 +112,26 @@ export interface AnsibleStepArgs {
     ansible: AnsibleArgs;
     profileName: string;
     profile: ProfileArgs;
-    hosts: HostArgs[];
+    host: HostArgs;
     snippets: ClassSnippet[];
     tag: number;
     workDir: string;
 }
 
+/** One tag of one host's playbook: `ansible-playbook site.yml --tags N -l host`, as config-tools' upgrade.sh runs it. */
 export function ansibleStep(a: AnsibleStepArgs): StepDef {
-    // Only the tasks of this step: a change to another step's snippet must not run this one again.
+    // Only the tasks of this tag: a change to another tag's snippet must not run this one again.
     const snippets = a.snippets.map(s => ({ class: s.class, tasks: s.tasks.filter(t => t.tags === a.tag) })).filter(s => s.tasks.length);
     const tasks = snippets.flatMap(s => s.tasks.map(t => t.name));
-    return runner("ansible-step", `Ansible step ${a.tag} on profile ${a.profileName}: ${tasks.join("; ")}`, {
+    return runner("ansible-step", `Ansible tag ${a.tag} on ${a.host.name} (${a.profileName}): ${tasks.join("; ")}`, {
         profile: a.profileName,
+        host: a.host.name,
         tag: a.tag,
         tasks,
-        hosts: a.hosts.map(h => ({ name: h.name, root: h.root })),
-        serial: a.profile.serial,
-        maxFailPercentage: a.profile.maxFailPercentage,
+        hosts: [{ name: a.host.name, root: a.host.root }],
+        limit: a.host.name,
+        serial: 1,
+        maxFailPercentage: 0,
         snippets,
         playbook: a.ansible.playbook,
         pythonInterpreter: a.ansible.pythonInterpreter,

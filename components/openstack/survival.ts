@@ -3,10 +3,11 @@
  * be there (and work) after it. A check is either a grenade plugin's `resources.sh`, run unchanged, or
  * a module written natively against {@link SurvivalCheck}.
  *
- * Calling sequence (grenade's): [early_create], create, verify pre-upgrade, (services shut down),
- * verify_noapi pre-upgrade, (upgrade, services started), verify post-upgrade, destroy.
- * Values a check saves (`resource_save` / {@link SurvivalContext.save}) are the step's output and the next
- * phase's input, so they live in the Pulumi state between phases and survive a resumed update.
+ * Calling sequence (grenade's grenade.sh): early_create, create, verify pre-upgrade, shutdown.sh (reverse),
+ * verify_noapi pre-upgrade, (upgrade, services started), upgrade.sh, verify post-upgrade, destroy (reverse).
+ * Every project's values go to one save database (`resource_save` / {@link SurvivalContext.save}:
+ * `$SAVE_DIR/grenade_db.ini`), each step's output and the next step's input, so they live in the Pulumi
+ * state between phases and survive a resumed update.
  */
 
 export const SURVIVAL_PHASES = ["early_create", "create", "verify", "verify_noapi", "destroy"] as const;

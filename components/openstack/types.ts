@@ -33,8 +33,7 @@ export interface EdeployArgs {
     from: string;
     to: string;
     rsync: string;
-    selinux: { probe: string; setfiles: string };
-    reboot?: { command: string };
+    reboot?: { command: string; wait?: string; timeoutSeconds: number };
     /** Probe what rsync would change, during `pulumi preview` and `plan` only. */
     preview: boolean;
 }
@@ -54,10 +53,14 @@ export interface PuppetArgs {
 }
 
 export interface SurvivalArgs {
+    /** BASE_DEVSTACK_DIR and TARGET_DEVSTACK_DIR. */
     topDir: string;
-    earlyCreate: boolean;
+    targetDir?: string;
+    /** STACK_ROOT: SAVE_DIR and LOGDIR, kept across phases. */
+    stackRoot: string;
     env: Record<string, string>;
-    projects: { name: string; script?: string; module?: string }[];
+    /** In upgrade order. */
+    projects: { name: string; plugin?: string; module?: string }[];
 }
 
 export interface SpinalStackArgs {
@@ -67,6 +70,8 @@ export interface SpinalStackArgs {
     workDir: string;
     provision: NamedCommand[];
     profiles: Record<string, ProfileArgs>;
+    /** The order profiles are upgraded in (config-tools' ordered_profiles). */
+    profileOrder: string[];
     /** In upgrade order within each profile. */
     hosts: HostArgs[];
     edeploy: EdeployArgs;

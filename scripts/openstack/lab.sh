@@ -27,6 +27,7 @@ mkdir -p "$dir/nodes"
 dir=$(cd "$dir" && pwd)
 if [ "$reset" = 1 ]; then rm -rf "$dir/nodes" "$dir/install-server" "$dir/work"; mkdir -p "$dir/nodes"; fi
 rsync -a "$root/lab/openstack/install-server/" "$dir/install-server/"
+bash "$root/lab/openstack/bin/build-roles.sh" "$dir/install-server"
 for spec in "${nodes[@]}"; do
     name=${spec%%=*}; rest=${spec#*=}; profile=${rest%%:*}; role=${rest#*:}
     node="$dir/nodes/$name"
@@ -38,6 +39,8 @@ for spec in "${nodes[@]}"; do
     echo "$name" > "$node/etc/hostname"
     echo "$profile" > "$node/etc/lab-profile"
     mkdir -p "$node/etc/ssh" "$node/var/log" "$node/run" "$node/root"
+    # What a booted node has in /dev for the scripts run on it (the exclude files keep /dev).
+    mkdir -p "$node/dev" && mknod -m 666 "$node/dev/null" c 1 3
     head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$node/etc/ssh/ssh_host_ed25519_key"
     echo "$(date -u +%FT%TZ) $name installed with eDeploy role $role $from" > "$node/var/log/messages"
     if [ "$profile" = controller ]; then

@@ -1,115 +1,135 @@
+/**
+ * The upgrade's Ansible order as config-tools runs it, with real ansible-playbook and edeploy upgrade.
+ *
+ * Rules from upstream:
+ * - redhat-cip/config-tools upgrade.sh: for each profile in ordered_profiles, for each host of the profile,
+ *   for tag in 1..9: `ansible-playbook site.yml --tags $tag -l $host` (host by host, profile by profile);
+ * - redhat-cip/openstack-yaml-infra upgrade/snippets/edeploy.yaml: the `edeploy upgrade` task is tag 5, before
+ *   the profile's own snippets ("Specific to the profile"), which carry their tags.
+ */
 import { strict as assert } from "assert";
-import * as fs from "fs";
 import * as path from "path";
 import { Readable } from "stream";
-import { parse } from "yaml";
 import { STEP_ENV } from "../../components/core/step";
+import { StepRecord } from "../../components/core";
 import { orderSteps } from "../../cli/plan/evaluate";
 import { runStep } from "../../cli/step/main";
-import { load } from "../support/configs";
-import { buildUnderMocks, precedes } from "../support/mocks";
+import { load, RawConfig } from "../support/configs";
+import { buildUnderMocks } from "../support/mocks";
 import { ensureTools, makeLab, read, rm, spinalConfig } from "./support";
 
-const HOSTS = ["ctl1", "ctl2", "ctl3", "ctl4"].map(h => `${h}=controller:openstack-full`);
+const NODES = ["lb1=load-balancer:lb", "ctl1=controller:openstack-full", "ctl2=controller:openstack-full", "cpt1=compute:openstack-full"];
 
-/** The profile's Ansible steps as the program places them, in plan order. */
-async function ansibleSteps(lab: string, controller: Record<string, unknown>, snippets: Record<string, unknown>) {
-    const raw = spinalConfig(lab);
-    const o = raw.openstack as Record<string, unknown>;
-    o.profiles = { controller: { role: "openstack-full", classes: ["cloud::identity", "cloud::compute::api"], ...controller } };
-    o.ansible = { snippets };
-    const run = await buildUnderMocks(load(raw));
-    return { run, steps: orderSteps(run.steps).filter(s => s.kind === "ansible-step") };
+async function runOne(s: StepRecord, params: Record<string, unknown> = s.params) {
+    const logs: string[] = [];
+    try {
+        return await runStep([s.kind, s.id], { ...process.env, [STEP_ENV]: JSON.stringify({ id: s.id, kind: s.kind, params }) },
+            Readable.from([""]), l => logs.push(l));
+    } catch (err) {
+        (err as Error).message += `\n--- log ---\n${logs.slice(-30).join("\n")}`;
+        throw err;
+    }
 }
 
-async function runAnsible(s: { id: string; kind: string; params: Record<string, unknown> }, logs: string[]) {
-    return runStep([s.kind, s.id], { ...process.env, [STEP_ENV]: JSON.stringify({ id: s.id, kind: s.kind, params: s.params }) },
-        Readable.from([""]), l => logs.push(l));
-}
-
-describe("Ansible steps (real ansible-playbook over a local inventory)", function () {
-    this.timeout(120000);
+describe("Ansible tags host by host, eDeploy as tag 5 (real ansible-playbook, edeploy upgrade)", function () {
+    this.timeout(300000);
     let lab: string;
     let log: string;
 
     before(() => ensureTools());
     beforeEach(() => {
-        lab = makeLab(HOSTS);
+        lab = makeLab(NODES);
         log = path.join(lab, "steps.log");
     });
     afterEach(() => rm(lab));
 
-    const task = (name: string, tag: number, extra = "") =>
-        ({ name, shell: `echo "{{ inventory_hostname }} ${name}" >> LOG${extra}`, tags: tag });
-    const withLog = (snippets: Record<string, unknown[]>) =>
-        JSON.parse(JSON.stringify(snippets).replace(/LOG/g, log)) as Record<string, unknown>;
-    const lines = () => read(log).trim().split("\n");
+    /** Each task logs "<host> <task> <release the node runs>", so the log shows the order and where eDeploy ran. */
+    const task = (name: string, tag: number) => ({
+        name, shell: `echo "{{ inventory_hostname }} ${name} $(sed -n 's/^VERS=//p' {{ node_root }}/var/lib/edeploy/conf)" >> ${log}`, tags: tag,
+    });
+    function config(): RawConfig {
+        const raw = spinalConfig(lab);
+        const o = raw.openstack as Record<string, unknown>;
+        o.orderedProfiles = ["load-balancer", "controller", "compute"];
+        o.profiles = {
+            "load-balancer": { role: "lb", classes: ["cloud::loadbalancer"] },
+            controller: { role: "openstack-full", classes: ["cloud::identity", "cloud::compute::api"] },
+            compute: { role: "openstack-full", classes: ["cloud::compute::hypervisor"] },
+        };
+        o.ansible = {
+            snippets: {
+                "cloud::loadbalancer": [task("haproxy-drain", 2), task("haproxy-restart", 7)],
+                "cloud::identity": [task("keystone-stop", 3)],
+                "cloud::compute::api": [task("nova-api-stop", 3), task("nova-db-sync", 5), task("nova-api-start", 6)],
+                "cloud::compute::hypervisor": [task("evacuate", 1), task("nova-compute-restart", 8)],
+            },
+        };
+        return raw;
+    }
+    async function upgradeSteps(raw: RawConfig) {
+        const run = await buildUnderMocks(load(raw));
+        return orderSteps(run.steps).filter(s => ["ansible-step", "edeploy-upgrade", "node-reboot"].includes(s.kind));
+    }
 
-    it("runs the tags in ascending order per profile, hosts in batches of serial", async () => {
-        // Snippet order in the config is not step order: 7 is listed before 3.
-        const { run, steps } = await ansibleSteps(lab, { serial: 2 }, withLog({
-            "cloud::compute::api": [task("restart-api", 7), task("api-db-sync", 3)],
-            "cloud::identity": [task("keystone-db-sync", 3)],
-        }));
-        assert.deepEqual(steps.map(s => s.id), ["ansible-controller-tag-3", "ansible-controller-tag-7"]);
-        assert.ok(precedes(run.steps, "ansible-controller-tag-3", "ansible-controller-tag-7"));
-        assert.deepEqual(steps[0].params.tasks, ["keystone-db-sync", "api-db-sync"]);
-        const logs: string[] = [];
-        const results = [];
-        for (const s of steps) results.push(await runAnsible(s, logs));
-        const got = lines();
-        // Step 3 on every host before step 7 on any; in each step, batch [ctl1, ctl2] before [ctl3, ctl4].
-        const at = (l: string) => got.indexOf(l);
-        for (const h of ["ctl1", "ctl2", "ctl3", "ctl4"]) {
-            assert.ok(at(`${h} keystone-db-sync`) < at(`${h} api-db-sync`), got.join("\n"));
-            for (const o of ["ctl1", "ctl2", "ctl3", "ctl4"]) assert.ok(at(`${h} api-db-sync`) < at(`${o} restart-api`), got.join("\n"));
+    it("runs each host's tags in order, host after host and profile after profile, with edeploy upgrade first in tag 5", async () => {
+        const steps = await upgradeSteps(config());
+        assert.deepEqual(steps.map(s => s.id), [
+            "ansible-lb1-tag-2", "edeploy-lb1", "reboot-lb1", "ansible-lb1-tag-7",
+            "ansible-ctl1-tag-3", "edeploy-ctl1", "reboot-ctl1", "ansible-ctl1-tag-5", "ansible-ctl1-tag-6",
+            "ansible-ctl2-tag-3", "edeploy-ctl2", "reboot-ctl2", "ansible-ctl2-tag-5", "ansible-ctl2-tag-6",
+            "ansible-cpt1-tag-1", "edeploy-cpt1", "reboot-cpt1", "ansible-cpt1-tag-8",
+        ]);
+        // One chain: every step waits for the one before it.
+        for (let i = 1; i < steps.length; i++) assert.ok(steps[i].dependsOn.includes(steps[i - 1].id), `${steps[i].id} after ${steps[i - 1].id}`);
+        assert.deepEqual(steps[0].params.limit, "lb1");
+
+        const results: Record<string, Record<string, unknown>> = {};
+        for (const s of steps) {
+            const params = s.kind === "node-reboot" ? { ...s.params, rebootNeeded: results[`edeploy-${s.params.node}`].rebootNeeded } : s.params;
+            results[s.id] = await runOne(s, params);
         }
-        // Batch boundaries: in each step, both hosts of batch 1 are done before batch 2 starts.
-        assert.ok(Math.max(at("ctl1 api-db-sync"), at("ctl2 api-db-sync")) < Math.min(at("ctl3 keystone-db-sync"), at("ctl4 keystone-db-sync")), got.join("\n"));
-        assert.ok(Math.max(at("ctl1 restart-api"), at("ctl2 restart-api")) < Math.min(at("ctl3 restart-api"), at("ctl4 restart-api")), got.join("\n"));
-        assert.equal(got.length, 12);
-        assert.deepEqual(results[0].batches, [["ctl1", "ctl2"], ["ctl3", "ctl4"]]);
-        assert.deepEqual(Object.keys(results[1].hosts as object).sort(), ["ctl1", "ctl2", "ctl3", "ctl4"]);
-        // The generated playbook and inventory.
-        const pb = parse(read(results[0].playbook as string)) as { serial: number; max_fail_percentage: number; hosts: string; tasks: { tags: string[] }[] }[];
-        assert.deepEqual([pb[0].hosts, pb[0].serial, pb[0].max_fail_percentage], ["controller", 2, 0]);
-        assert.deepEqual(pb[0].tasks.map(t => t.tags), [["3"], ["3"]]);
-        const inv = read(results[0].inventory as string);
-        assert.match(inv, new RegExp(`^ctl3 ansible_connection=local .*node_root=${path.join(lab, "nodes", "ctl3")} `, "m"));
+        assert.deepEqual(read(log).trim().split("\n"), [
+            "lb1 haproxy-drain J.1.0.0", "lb1 haproxy-restart J.1.1.0",
+            "ctl1 keystone-stop J.1.0.0", "ctl1 nova-api-stop J.1.0.0", "ctl1 nova-db-sync J.1.1.0", "ctl1 nova-api-start J.1.1.0",
+            "ctl2 keystone-stop J.1.0.0", "ctl2 nova-api-stop J.1.0.0", "ctl2 nova-db-sync J.1.1.0", "ctl2 nova-api-start J.1.1.0",
+            "cpt1 evacuate J.1.0.0", "cpt1 nova-compute-restart J.1.1.0",
+        ]);
+        // The nodes whose post asked for a reboot (new kernel) were rebooted before their next tag.
+        assert.deepEqual(["lb1", "ctl1", "ctl2", "cpt1"].map(n => results[`reboot-${n}`].rebooted), [false, true, true, true]);
+        assert.equal(results["ansible-ctl1-tag-5"].tag, 5);
+        assert.deepEqual(Object.keys(results["ansible-ctl1-tag-5"].hosts as object), ["ctl1"], "--limit: only that host ran");
     });
 
-    it("stops the profile when a failing host exceeds max_fail_percentage: later batches and steps do not run", async () => {
-        const { run, steps } = await ansibleSteps(lab, { serial: 2, maxFailPercentage: 0 }, withLog({
-            "cloud::identity": [task("db-sync", 3, "; test {{ inventory_hostname }} != ctl2"), task("after-sync", 3)],
-            "cloud::compute::api": [task("restart-api", 7)],
-        }));
-        const logs: string[] = [];
-        await assert.rejects(runAnsible(steps[0], logs),
-            /ansible-playbook --tags 3 failed on profile controller \(exit 2\): failed on ctl2; not run: ctl3, ctl4 \(stopped after a batch exceeded max_fail_percentage 0\)/);
-        assert.deepEqual(lines().sort(), ["ctl1 db-sync", "ctl2 db-sync"], "batch 1 stopped after the failure, batch 2 never started");
-        assert.ok(logs.some(l => /NO MORE HOSTS LEFT|PLAY RECAP/.test(l)), "Ansible's own output is in the step log");
-        // Step 7 of the profile waits for step 3: after this failure it never starts.
-        assert.ok(precedes(run.steps, "ansible-controller-tag-3", "ansible-controller-tag-7"));
+    it("a failing tag on a host stops there: the rest of its tags and the next hosts do not run", async () => {
+        const raw = config();
+        const o = raw.openstack as Record<string, { snippets: Record<string, unknown[]> }>;
+        o.ansible.snippets["cloud::identity"] = [{ ...task("keystone-stop", 3), shell: `${task("keystone-stop", 3).shell}; test {{ inventory_hostname }} != ctl1` }];
+        const steps = await upgradeSteps(raw);
+        const ran: string[] = [];
+        let failed = "";
+        for (const s of steps) {
+            try {
+                const params = s.kind === "node-reboot" ? { ...s.params, rebootNeeded: false } : s.params;
+                await runOne(s, params);
+                ran.push(s.id);
+            } catch (err) {
+                failed = `${s.id}: ${(err as Error).message.split("\n")[0]}`;
+                break;
+            }
+        }
+        assert.deepEqual(ran, ["ansible-lb1-tag-2", "edeploy-lb1", "reboot-lb1", "ansible-lb1-tag-7"]);
+        assert.match(failed, /^ansible-ctl1-tag-3: ansible-playbook --tags 3 failed on profile controller \(exit 2\): failed on ctl1/);
+        // ctl1 was not upgraded: its eDeploy tag comes after the failed one.
+        assert.match(read(path.join(lab, "nodes/ctl1/var/lib/edeploy/conf")), /^VERS=J\.1\.0\.0$/m);
     });
 
-    it("goes on with the next batches while failures stay within the threshold, and still fails the step", async () => {
-        const { steps } = await ansibleSteps(lab, { serial: 2, maxFailPercentage: 50 }, withLog({
-            "cloud::identity": [task("db-sync", 3, "; test {{ inventory_hostname }} != ctl2")],
-        }));
-        await assert.rejects(runAnsible(steps[0], []), (err: Error) => {
-            assert.match(err.message, /failed on ctl2; the profile's later steps do not run/);
-            assert.doesNotMatch(err.message, /not run:/);
+    it("refuses an orderedProfiles that misses or invents a profile", () => {
+        const raw = config();
+        (raw.openstack as Record<string, unknown>).orderedProfiles = ["controller", "compute", "storage"];
+        assert.throws(() => load(raw), (err: Error) => {
+            assert.match(err.message, /upgrade:openstack\.orderedProfiles\[2\]: unknown profile "storage"/);
+            assert.match(err.message, /upgrade:openstack\.orderedProfiles: does not list profile "load-balancer"/);
             return true;
         });
-        assert.deepEqual(lines().sort(), ["ctl1 db-sync", "ctl2 db-sync", "ctl3 db-sync", "ctl4 db-sync"]);
-    });
-
-    it("writes node files through node_root: each host alias works on its own tree", async () => {
-        const { steps } = await ansibleSteps(lab, { serial: 3 }, {
-            "cloud::identity": [{ name: "mark", copy: { dest: "{{ node_root }}/etc/keystone-upgraded", content: "{{ node_name }}\n" }, tags: 4 }],
-        });
-        await runAnsible(steps[0], []);
-        for (const h of ["ctl1", "ctl2", "ctl3", "ctl4"]) assert.equal(read(path.join(lab, "nodes", h, "etc/keystone-upgraded")), `${h}\n`);
-        assert.ok(!fs.existsSync(path.join(lab, "etc")));
     });
 });

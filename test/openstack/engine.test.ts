@@ -12,7 +12,7 @@ import { orderSteps } from "../../cli/plan/evaluate";
 import { load } from "../support/configs";
 import { buildUnderMocks } from "../support/mocks";
 import { commandOps, commandsDone, commandsFailed, diagnostics, EngineStack, TempProject } from "../support/engine";
-import { ensureTools, makeLab, rm, snapshot, spinalConfig } from "./support";
+import { ensureTools, makeLab, read, rm, snapshot, spinalConfig } from "./support";
 
 const NODES = ["lb1", "ctl1", "ctl2", "cpt1", "cpt2"];
 
@@ -52,7 +52,7 @@ describe("Spinal Stack upgrade on the real engine", function () {
             const d = info.find(x => x.name === `edeploy-${n}`);
             assert.ok(d, `no rsync preview on edeploy-${n}: ${JSON.stringify(info.map(x => x.name))}`);
             assert.match(d!.message, new RegExp(`^${n}: `));
-            assert.match(d!.message, /var\/lib\/edeploy\/conf/, "the release file changes on every node");
+            assert.match(d!.message, /etc\/(haproxy\/haproxy\.cfg|nova\/nova\.conf)/, "the role's configuration changes on every node");
         }
         assert.match(info.find(x => x.name === "edeploy-lb1")!.message, /etc\/haproxy\/haproxy\.cfg/);
         // The excluded data is never listed as a change: the probe uses the role's exclude file.
@@ -98,5 +98,63 @@ describe("Spinal Stack upgrade on the real engine", function () {
             ?.find(r => r.type === "command:local:Command" && r.urn.endsWith("::survival-labcloud-destroy"));
         assert.ok(saved, "the destroy step is in the state");
         assert.match(String(saved!.outputs?.stdout ?? ""), new RegExp(survivors[0]));
+    });
+
+    // Resume after a failure at a host's Ansible tag (config-tools upgrade.sh resumes a host at its last tag) and
+    // at a grenade phase: the save database the earlier updates left in the state reaches the phase that resumes.
+    it("an update stopped at a host's tag, then at a survival phase, resumes at each with the saved values", async () => {
+        const raw = spinalConfig(lab);
+        const o = raw.openstack as Record<string, unknown>;
+        const tagFlag = path.join(lab, "ctl2-tag-3-broken");
+        const gateFlag = path.join(lab, "gate-broken");
+        fs.writeFileSync(tagFlag, "");
+        fs.writeFileSync(gateFlag, "");
+        const snippets = JSON.parse(JSON.stringify((o.ansible as { snippets: Record<string, unknown[]> }).snippets));
+        snippets["cloud::identity"].push({ name: "fails on ctl2 until fixed", shell: `test {{ inventory_hostname }} != ctl2 || test ! -f ${tagFlag}`, tags: 3 });
+        o.ansible = { snippets };
+        // A third plugin whose verify post-upgrade fails until fixed, and needs what labcloud saved long before.
+        const gate = path.join(lab, "gate-plugin", "devstack", "upgrade");
+        fs.mkdirSync(gate, { recursive: true });
+        fs.writeFileSync(path.join(gate, "settings"), "register_project_for_upgrade gate\n");
+        fs.writeFileSync(path.join(gate, "resources.sh"), [
+            "#!/bin/bash", "set -o errexit", "source $GRENADE_DIR/grenaderc", "source $GRENADE_DIR/functions",
+            "if [ \"$1 $2\" = \"verify post-upgrade\" ]; then",
+            `    [ ! -f ${gateFlag} ] || die $LINENO "gate: broken"`,
+            "    id=$(resource_get labcloud labcloud_server_id); [ -n \"$id\" ] || die $LINENO \"gate: no saved server id\"",
+            `    echo "$id" > ${path.join(lab, "gate-saw")}`,
+            "fi", "",
+        ].join("\n"), { mode: 0o755 });
+        const survival = o.survival as { projects: unknown[] };
+        survival.projects = [...survival.projects, { name: "gate", plugin: path.join(lab, "gate-plugin") }];
+        project = TempProject.create({ prefix: "os-engine-" });
+        const stack = await EngineStack.create(project, raw, { name: "spinalstack" });
+        const order = orderSteps((await buildUnderMocks(load(raw))).steps).map(s => s.id);
+
+        const first = await stack.tryUp();
+        assert.deepEqual(commandsFailed(first).map(f => f.name), ["ansible-ctl2-tag-3"]);
+        const atTag = order.indexOf("ansible-ctl2-tag-3");
+        assert.deepEqual(commandsDone(first, ["create"]).map(c => c.name).sort(), order.slice(0, atTag).sort());
+        assert.match(read(path.join(lab, "nodes/ctl2/var/lib/edeploy/conf")), /^VERS=J\.1\.0\.0$/m, "ctl2 not upgraded yet");
+
+        fs.rmSync(tagFlag);
+        const second = await stack.tryUp();
+        assert.deepEqual(commandsFailed(second).map(f => f.name), ["survival-gate-verify-post-upgrade"]);
+        const atGate = order.indexOf("survival-gate-verify-post-upgrade");
+        // Resumed at the host's tag (the first step to run), then everything up to the gate (start-* side by side).
+        const ranSecond = commandsDone(second, ["create"]).map(c => c.name);
+        assert.equal(ranSecond[0], "ansible-ctl2-tag-3");
+        assert.deepEqual([...ranSecond].sort(), order.slice(atTag, atGate).sort());
+
+        fs.rmSync(gateFlag);
+        const third = await stack.up();
+        const ranThird = commandsDone(third, ["create"]).map(c => c.name);
+        assert.equal(ranThird[0], "survival-gate-verify-post-upgrade", "resumed at the survival phase");
+        assert.deepEqual([...ranThird].sort(), order.slice(atGate).sort());
+        const created = (await stack.exportState()).deployment.resources
+            ?.find(r => r.type === "command:local:Command" && r.urn.endsWith("::survival-labcloud-create"));
+        const createdId = /"labcloud_server_id":"([0-9a-f]{12})"/.exec(String(created!.outputs?.stdout ?? ""))?.[1];
+        assert.ok(createdId, "create's saved values are in the state");
+        assert.equal(read(path.join(lab, "gate-saw")).trim(), createdId,
+            "the phase resumed in the third update read the value saved in the first");
     });
 });

@@ -47,42 +47,42 @@ describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function 
     });
     after(() => rm(lab));
 
-    it("follows the seeds: provisioning, survival create/verify, shutdown, verify_noapi, eDeploy, Ansible, Puppet, start, verify post, Sanity, destroy", async () => {
+    // Order from grenade.sh (survival phases around the upgrade) and config-tools upgrade.sh (profile by
+    // profile, host by host, tags 1..9 with eDeploy as tag 5: openstack-yaml-infra upgrade/snippets/edeploy.yaml).
+    it("follows the seeds: provisioning, survival create/verify, shutdown, verify_noapi, per host the tags with eDeploy as 5, Puppet, start, upgrade.sh, verify post, Sanity, destroy", async () => {
         const run = await buildUnderMocks(load(config()));
         const order = orderSteps(run.steps).map(s => s.id);
         assert.equal(order.length, run.steps.length);
         assertGroupsInOrder(run, [
             ["provision-puppet-modules"], ["provision-serverspec"], ["provision-edeploy-roles"], ["provision-ansible-playbooks"],
-            ["survival-labcloud-create", "survival-node-data-create"],
-            ["survival-labcloud-verify-pre-upgrade", "survival-node-data-verify-pre-upgrade"],
-            ["shutdown-openstack-api", "shutdown-nova-compute"],
-            ["survival-labcloud-verify-noapi-pre-upgrade", "survival-node-data-verify-noapi-pre-upgrade"],
+            ["survival-labnet-early-create"], ["survival-labcloud-early-create"], ["survival-node-data-early-create"],
+            ["survival-labnet-create"], ["survival-labcloud-create"], ["survival-node-data-create"],
+            ["survival-labcloud-verify-pre-upgrade"], ["survival-node-data-verify-pre-upgrade"],
+            ["grenade-shutdown-labcloud"], ["shutdown-openstack-api", "shutdown-nova-compute"],
+            ["survival-labcloud-verify-noapi-pre-upgrade"], ["survival-node-data-verify-noapi-pre-upgrade"],
             EDEPLOY,
             ["puppet-step-0"], ["puppet-step-5"], ["serverspec"],
-            ["start-openstack-api", "start-nova-compute"],
-            ["survival-labcloud-verify-post-upgrade", "survival-node-data-verify-post-upgrade"],
+            ["start-openstack-api", "start-nova-compute"], ["grenade-upgrade-labcloud"],
+            ["survival-labcloud-verify-post-upgrade"], ["survival-node-data-verify-post-upgrade"],
             ["sanity-tempest-api"], ["sanity-tempest-cli"], ["sanity-javelin"],
-            ["survival-labcloud-destroy", "survival-node-data-destroy"],
+            ["survival-node-data-destroy"], ["survival-labcloud-destroy"], ["survival-labnet-destroy"],
         ]);
-        // Ansible: after the profile's own nodes, before Puppet, tags ascending in one chain per profile.
-        const ansible = run.steps.filter(s => s.kind === "ansible-step");
-        assert.deepEqual(ids(ansible).sort(), ["ansible-compute-tag-5", "ansible-controller-tag-3", "ansible-controller-tag-6",
-            "ansible-controller-tag-7", "ansible-load-balancer-tag-2"]);
-        assertGroupsInOrder(run, [["edeploy-ctl1", "edeploy-ctl2"], ["ansible-controller-tag-3"], ["ansible-controller-tag-6"],
-            ["ansible-controller-tag-7"], ["puppet-step-0"]]);
-        assertGroupsInOrder(run, [["edeploy-cpt1", "edeploy-cpt2"], ["ansible-compute-tag-5"], ["puppet-step-0"]]);
-        assertGroupsInOrder(run, [["edeploy-lb1"], ["ansible-load-balancer-tag-2"], ["puppet-step-0"]]);
-        // Profiles are independent of each other until Puppet: a failed profile stops only its own later steps.
-        assert.ok(!precedes(run.steps, "edeploy-lb1", "ansible-controller-tag-3"));
-        assert.ok(!precedes(run.steps, "ansible-controller-tag-7", "ansible-compute-tag-5"));
-        assert.ok(!precedes(run.steps, "edeploy-ctl1", "edeploy-cpt1") && !precedes(run.steps, "edeploy-cpt1", "edeploy-ctl1"));
+        // The upgrade is one chain: profiles in name order here (no orderedProfiles), hosts in order, tags ascending.
+        const upgrade = order.filter(id => /^(ansible|edeploy|reboot)-/.test(id));
+        assert.deepEqual(upgrade, [
+            "edeploy-cpt1", "reboot-cpt1", "ansible-cpt1-tag-5", "edeploy-cpt2", "reboot-cpt2", "ansible-cpt2-tag-5",
+            "ansible-ctl1-tag-3", "edeploy-ctl1", "reboot-ctl1", "ansible-ctl1-tag-6", "ansible-ctl1-tag-7",
+            "ansible-ctl2-tag-3", "edeploy-ctl2", "reboot-ctl2", "ansible-ctl2-tag-6", "ansible-ctl2-tag-7",
+            "ansible-lb1-tag-2", "edeploy-lb1", "reboot-lb1",
+        ]);
+        for (let i = 1; i < upgrade.length; i++) assert.deepEqual(step(run, upgrade[i]).dependsOn, [upgrade[i - 1]]);
     });
 
-    it("upgrades each profile's nodes in batches of serial, with the reboot step after each node", async () => {
-        const run = await buildUnderMocks(load(config()));
-        // controller: serial 1, one after the other; compute: serial 2, side by side.
-        assert.ok(precedes(run.steps, "reboot-ctl1", "edeploy-ctl2"));
-        assert.ok(!precedes(run.steps, "edeploy-cpt1", "edeploy-cpt2") && !precedes(run.steps, "edeploy-cpt2", "edeploy-cpt1"));
+    it("upgrades profiles in orderedProfiles' order; each reboot step reads its node's rebootNeeded", async () => {
+        const run = await buildUnderMocks(load(config({ orderedProfiles: ["load-balancer", "controller", "compute"] })));
+        assert.ok(precedes(run.steps, "reboot-lb1", "ansible-ctl1-tag-3"));
+        assert.ok(precedes(run.steps, "ansible-ctl2-tag-7", "edeploy-cpt1"));
+        assert.ok(!precedes(run.steps, "edeploy-cpt1", "edeploy-lb1"));
         for (const n of ["lb1", "ctl1", "ctl2", "cpt1", "cpt2"]) {
             assert.deepEqual(step(run, `reboot-${n}`).params.rebootNeeded, { from: `edeploy-${n}.rebootNeeded` });
         }
@@ -96,8 +96,8 @@ describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function 
         }
         const e = step(run, "edeploy-cpt2").params;
         assert.deepEqual([e.node, e.role, e.profile, e.from, e.to], ["cpt2", "openstack-full", "compute", "J.1.0.0", "J.1.1.0"]);
-        const a = step(run, "ansible-controller-tag-6").params;
-        assert.deepEqual([a.profile, a.tag, a.tasks, a.serial, a.maxFailPercentage], ["controller", 6, ["restart nova-api"], 1, 0]);
+        const a = step(run, "ansible-ctl2-tag-6").params;
+        assert.deepEqual([a.profile, a.host, a.limit, a.tag, a.tasks], ["controller", "ctl2", "ctl2", 6, ["restart nova-api"]]);
         assert.deepEqual(step(run, "puppet-step-5").params.step, 5);
         assert.deepEqual(step(run, "puppet-step-5").params.maxRuns, 5);
         assert.deepEqual(run.steps.filter(s => s.kind === "sanity").map(s => s.params.suite), ["tempest-api", "tempest-cli", "javelin"]);
@@ -106,23 +106,27 @@ describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function 
         assert.equal(step(run, "survival-labcloud-destroy").params.when, undefined);
     });
 
-    it("passes each project's saved values from phase to phase as step outputs", async () => {
-        const run = await buildUnderMocks(load(config({ survival: { ...(config().openstack as { survival: object }).survival, earlyCreate: true } })));
-        const chain = ["early-create", "create", "verify-pre-upgrade", "verify-noapi-pre-upgrade", "verify-post-upgrade", "destroy"]
-            .map(p => `survival-labcloud-${p}`);
+    // openstack/grenade inc/plugin: one save database for every project (resource_save = iniset $GRENADE_DB ...).
+    it("hands the one save database from grenade step to grenade step as step outputs, over every project", async () => {
+        const run = await buildUnderMocks(load(config()));
+        const chain = orderSteps(run.steps).filter(s => s.kind === "survival").map(s => s.id);
+        assert.equal(chain[0], "survival-labnet-early-create");
         assert.deepEqual(step(run, chain[0]).params.saved, {});
+        assert.equal(step(run, chain[0]).params.init, true);
         for (let i = 1; i < chain.length; i++) {
             assert.deepEqual(step(run, chain[i]).params.saved, { from: `${chain[i - 1]}.saved` });
-            assert.ok(step(run, chain[i]).dependsOn.includes(chain[i - 1]));
+            assert.ok(step(run, chain[i]).dependsOn.includes(chain[i - 1]) || precedes(run.steps, chain[i - 1], chain[i]));
+            assert.equal(step(run, chain[i]).params.init, false);
         }
         // After a step ran, the next one is handed exactly what it reported (as `pulumi up` does from state).
-        const saved = { labcloud: { labcloud_server_id: "abc123" } };
+        const saved = { network: { net_id: "n1" }, labcloud: { labcloud_server_id: "abc123" } };
         const results: Record<string, unknown> = {};
         for (const s of run.steps) {
             if (s.kind === "survival") results[s.id] = { saved: {} };
             if (s.kind === "edeploy-upgrade") results[s.id] = { rebootNeeded: false };
         }
-        results["survival-labcloud-create"] = { saved };
+        const before = chain[chain.indexOf("survival-labcloud-verify-pre-upgrade") - 1];
+        results[before] = { saved };
         const done = await buildUnderMocks(load(config()), { preview: false, results });
         const cmd = done.registrations.find(r => r.type === "command:local:Command" && r.name === "survival-labcloud-verify-pre-upgrade")!;
         const env = cmd.inputs.environment as Record<string, unknown>;
@@ -149,7 +153,7 @@ describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function 
         assert.match(title, /rsync would change \d+: 2 new, \d+ updated, 2 deleted/);
         assert.match(title, /-usr\/lib\/python2\.7\/dist-packages\/nova\/legacy_quota\.py/);
         assert.match(title, /\+boot\/vmlinuz-3\.10\.0-229\.el7\.x86_64, ~etc\/ceilometer\/ceilometer\.conf/);
-        assert.match(title, /, … 3 more\)$/);
+        assert.match(title, /, … 2 more\)$/);
         assert.doesNotMatch(title, /var\/lib\/mysql|etc\/hostname/);
         // The probe is not part of what the step does: its params (and so its triggers) do not carry it.
         assert.ok(!JSON.stringify(step(run, "edeploy-ctl1").params).includes("rsync would"));
@@ -180,7 +184,7 @@ describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function 
             assert.ok(paths.some(p => /^upgrade:openstack\.hosts\.cpt1\.root: is the tree of host ctl1 too/.test(p)), paths.join("\n"));
             assert.ok(paths.some(p => /^upgrade:openstack\.profiles\.(load-balancer|controller): has no host/.test(p)), paths.join("\n"));
             assert.ok(paths.some(p => /^upgrade:openstack\.edeploy\.to: is the release the nodes already run/.test(p)), paths.join("\n"));
-            assert.ok(paths.some(p => /^upgrade:openstack\.survival\.projects\[0\]: needs exactly one of script/.test(p)), paths.join("\n"));
+            assert.ok(paths.some(p => /^upgrade:openstack\.survival\.projects\[0\]: needs exactly one of plugin/.test(p)), paths.join("\n"));
             return true;
         });
         assert.throws(() => load({ procedure: "spinalstack-upgrade", target: "x" }), /upgrade:openstack: is required by procedure spinalstack-upgrade/);

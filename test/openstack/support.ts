@@ -64,8 +64,7 @@ export function spinalConfig(lab: string, over: Record<string, unknown> = {}): R
             hosts: Object.fromEntries(names.map(n => [n, { profile: profileOf(n), root: path.join(nodes, n) }])),
             edeploy: {
                 rolesDir: path.join(is, "roles"), metadataDir: path.join(is, "metadata"), from: "J.1.0.0", to: "J.1.1.0",
-                selinux: { probe: `${bin("selinux.sh")} probe {root}`, setfiles: `${bin("selinux.sh")} setfiles {root}` },
-                reboot: { command: `${bin("reboot.sh")} {root}` },
+                reboot: { command: `${bin("reboot.sh")} {root}`, wait: `${bin("reboot.sh")} --up {root}` },
             },
             ansible: { snippets: SNIPPETS },
             puppet: {
@@ -88,9 +87,11 @@ export function spinalConfig(lab: string, over: Record<string, unknown> = {}): R
             },
             survival: {
                 topDir: path.join(LAB, "devstack"),
-                env: { LABCLOUD_NODES: nodes, LABCLOUD_CONTROLLER: "ctl1", LABCLOUD_COMPUTES: computes.join(" ") },
+                stackRoot: path.join(lab, "stack"),
+                env: { LABCLOUD_NODES: nodes, LABCLOUD_CONTROLLER: "ctl1", LABCLOUD_COMPUTES: computes.join(" "), ENABLED_SERVICES: "labnet,labcloud" },
                 projects: [
-                    { name: "labcloud", script: path.join(LAB, "grenade", "labcloud", "devstack", "upgrade", "resources.sh") },
+                    { name: "labnet", plugin: path.join(LAB, "grenade", "labnet") },
+                    { name: "labcloud", plugin: path.join(LAB, "grenade", "labcloud") },
                     { name: "node-data", module: path.join(LAB, "checks", "node-data.ts") },
                 ],
             },

@@ -1,19 +1,34 @@
+/**
+ * Grenade's survival phases as grenade runs them, through the procedure's own survival steps.
+ *
+ * Rules from upstream (openstack/grenade):
+ * - grenade.sh: resources early_create, create, verify pre-upgrade; shutdown_services; verify_noapi
+ *   pre-upgrade; upgrade_service per project; verify post-upgrade; destroy. early_create is always called.
+ * - inc/plugin: `resources` runs the projects in UPGRADE_PROJECTS order and destroy in reverse
+ *   (reverse_list); shutdown_services runs shutdown.sh in reverse; resource_save/resource_get are iniset/iniget
+ *   on one database, $SAVE_DIR/grenade_db.ini, for every project; resources.sh gets TOP_DIR=$BASE_DEVSTACK_DIR
+ *   and LOGDIR; enable_grenade_plugin + load_settings source each plugin's devstack/upgrade/settings.
+ * - inc/upgrade: register_project_for_upgrade takes the plugin folder from the settings file (caller);
+ *   upgrade_service runs upgrade.sh with TOP_DIR=$TARGET_DEVSTACK_DIR; register_db_to_save.
+ * - grenaderc: STACK_ROOT, SAVE_DIR=$STACK_ROOT/save, BASE_/TARGET_RELEASE_DIR=$STACK_ROOT/<release>.
+ * - functions: source_quiet, ping_check_public, worlddump, FSSH, the exit trap.
+ * - projects/60_nova/resources.sh and projects/70_cinder/resources.sh: the style of the lab's labcloud
+ *   plugin (resource_get network net_id, a floating IP pinged, a key file kept in $SAVE_DIR).
+ */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { ensureTools, LAB, makeLab, read, rm, runStepInProcess, runStepProcess } from "./support";
+import { StepRecord } from "../../components/core";
+import { orderSteps } from "../../cli/plan/evaluate";
+import { load, RawConfig } from "../support/configs";
+import { buildUnderMocks } from "../support/mocks";
+import { ensureTools, LAB, makeLab, read, rm, runStepInProcess, runStepProcess, spinalConfig } from "./support";
 
-const SCRIPT = path.join(LAB, "grenade", "labcloud", "devstack", "upgrade", "resources.sh");
-const TOP_DIR = path.join(LAB, "devstack");
+type Saved = Record<string, Record<string, string>>;
 
-/**
- * Each phase runs in its own step-runner process, as the steps of separate (resumed) `pulumi up` runs
- * would: the only thing a phase knows of the previous one is the `saved` output it is given.
- */
-describe("Grenade-compatible survival checks (separate step-runner processes)", function () {
-    this.timeout(180000);
+describe("Grenade survival phases (the procedure's steps, grenade's contract)", function () {
+    this.timeout(240000);
     let lab: string;
 
     before(() => ensureTools());
@@ -21,111 +36,185 @@ describe("Grenade-compatible survival checks (separate step-runner processes)", 
     afterEach(() => rm(lab));
 
     const nodes = () => path.join(lab, "nodes");
-    const env = () => ({ LABCLOUD_NODES: nodes(), LABCLOUD_CONTROLLER: "ctl1", LABCLOUD_COMPUTES: "cpt1" });
-    const params = (phase: string, when: string | undefined, saved: unknown, over: Record<string, unknown> = {}) => ({
-        project: "labcloud", phase, ...(when ? { when } : {}), script: SCRIPT, topDir: TOP_DIR, env: env(),
-        releases: { base: "J.1.0.0", target: "J.1.1.0" }, saved, ...over,
-    });
-    /** One phase; `separate` runs it in its own step-runner process. */
-    async function phase(id: string, phase: string, when: string | undefined, saved: unknown, over: Record<string, unknown> = {}, separate = false) {
-        return (separate ? runStepProcess : runStepInProcess)("survival", id, params(phase, when, saved, over));
+    const stackRoot = () => path.join(lab, "stack");
+    const services = (action: string) => {
+        for (const g of ["api", "compute"]) execFileSync("bash", [path.join(LAB, "bin/services.sh"), action, g, nodes()], { stdio: "ignore" });
+    };
+    /** The upgrade itself is another test's concern: here the nodes just run the target release afterwards. */
+    const releaseNodes = (to: string) => {
+        for (const n of ["ctl1", "cpt1"]) {
+            const conf = path.join(nodes(), n, "var/lib/edeploy/conf");
+            fs.writeFileSync(conf, read(conf).replace(/^VERS=.*$/m, `VERS=${to}`));
+        }
+    };
+    /** The procedure's grenade steps (kind survival) in the order the engine runs them. */
+    async function grenadeSteps(raw: RawConfig): Promise<StepRecord[]> {
+        // This lab has no load balancer.
+        delete ((raw.openstack as Record<string, unknown>).profiles as Record<string, unknown>)["load-balancer"];
+        const run = await buildUnderMocks(load(raw));
+        return orderSteps(run.steps).filter(s => s.kind === "survival");
+    }
+    /** Run one grenade step with the previous step's saved output as its input (what the engine hands on). */
+    async function runGrenade(s: StepRecord, saved: unknown, separate = false) {
+        return (separate ? runStepProcess : runStepInProcess)("survival", s.id, { ...s.params, saved });
     }
     const ok = (r: { code: number; stderr: string; result?: Record<string, unknown> }) => {
         assert.equal(r.code, 0, r.stderr);
         return r.result!;
     };
-    const services = (action: string) => {
-        for (const g of ["api", "compute"]) execFileSync("bash", [path.join(LAB, "bin/services.sh"), action, g, nodes()], { stdio: "ignore" });
-    };
-    const upgrade = async (node: string) => {
-        const r = await runStepInProcess("edeploy-upgrade", `edeploy-${node}`, {
-            node, role: "openstack-full", root: path.join(nodes(), node), from: "J.1.0.0", to: "J.1.1.0",
-            rolesDir: path.join(lab, "install-server/roles"), metadataDir: path.join(lab, "install-server/metadata"),
-            selinux: { probe: "getenforce-not-here", setfiles: "true" },
-        });
-        assert.equal(r.code, 0, r.stderr);
-    };
 
-    it("a grenade plugin's resources.sh survives create, verify, verify_noapi, the upgrade, verify post-upgrade and destroy", async () => {
-        const created = ok(await phase("survival-labcloud-create", "create", undefined, {}, {}, true));
-        const saved = created.saved as Record<string, Record<string, string>>;
-        const id = saved.labcloud.labcloud_server_id;
-        assert.match(id, /^[0-9a-f]{12}$/);
-        assert.equal(saved.labcloud.labcloud_server_host, "cpt1");
-        assert.equal(saved.labcloud.labcloud_created_on, "J.1.0.0");
-        assert.ok(fs.existsSync(path.join(nodes(), "ctl1/var/lib/labcloud/servers", id)));
+    it("runs two grenade plugins and a native check in grenade's order: the network id one saves is read by the other, a key stays in SAVE_DIR", async () => {
+        const steps = await grenadeSteps(spinalConfig(lab));
+        assert.deepEqual(steps.map(s => s.id), [
+            "survival-labnet-early-create", "survival-labcloud-early-create", "survival-node-data-early-create",
+            "survival-labnet-create", "survival-labcloud-create", "survival-node-data-create",
+            "survival-labnet-verify-pre-upgrade", "survival-labcloud-verify-pre-upgrade", "survival-node-data-verify-pre-upgrade",
+            "grenade-shutdown-labcloud",
+            "survival-labnet-verify-noapi-pre-upgrade", "survival-labcloud-verify-noapi-pre-upgrade", "survival-node-data-verify-noapi-pre-upgrade",
+            "grenade-upgrade-labcloud",
+            "survival-labnet-verify-post-upgrade", "survival-labcloud-verify-post-upgrade", "survival-node-data-verify-post-upgrade",
+            "survival-node-data-destroy", "survival-labcloud-destroy", "survival-labnet-destroy",
+        ]);
+        assert.equal(steps[0].params.init, true, "the first grenade step blanks the save database");
+        assert.ok(steps.slice(1).every(s => s.params.init === false));
 
-        const pre = ok(await phase("survival-labcloud-verify-pre-upgrade", "verify", "pre-upgrade", created.saved, {}, true));
-        services("stop");
-        const noapi = ok(await phase("survival-labcloud-verify-noapi-pre-upgrade", "verify_noapi", "pre-upgrade", pre.saved, {}, true));
-        // The values come from the input only: nothing is left on this machine between phases.
-        const lost = await phase("survival-labcloud-verify-noapi-pre-upgrade", "verify_noapi", "pre-upgrade", {});
-        assert.notEqual(lost.code, 0);
-        assert.ok(!fs.readdirSync(os.tmpdir()).some(d => d.startsWith("grenade-labcloud-")), "no GRENADE_DIR is left behind");
-
-        await upgrade("ctl1");
-        await upgrade("cpt1");
-        services("start");
-        // verify post-upgrade gets the values from the last phase's output (a resumed update reads them from state).
-        const post = ok(await phase("survival-labcloud-verify-post-upgrade", "verify", "post-upgrade", JSON.parse(JSON.stringify(noapi.saved)), {}, true));
-        assert.deepEqual(post.saved, created.saved);
-        ok(await phase("survival-labcloud-destroy", "destroy", undefined, post.saved, {}, true));
-        assert.ok(!fs.existsSync(path.join(nodes(), "ctl1/var/lib/labcloud/servers", id)));
-        assert.ok(!fs.existsSync(path.join(nodes(), "cpt1/var/lib/nova/instances", id)));
+        const db = path.join(stackRoot(), "save", "grenade_db.ini");
+        const keyFile = path.join(stackRoot(), "save", "labcloud_key");
+        let saved: unknown = {};
+        let netId = "";
+        let serverId = "";
+        for (const s of steps) {
+            if (s.id === "grenade-shutdown-labcloud") services("stop");
+            if (s.id === "grenade-upgrade-labcloud") { releaseNodes("J.1.1.0"); services("start"); }
+            // The phases after the shutdown each in their own process, as separate (resumed) updates would run them.
+            const result = ok(await runGrenade(s, saved, /verify-noapi|upgrade|post-upgrade/.test(s.id)));
+            saved = result.saved;
+            const sv = saved as Saved;
+            if (s.id === "survival-labnet-early-create") {
+                netId = sv.network.net_id;
+                assert.match(netId, /^[0-9a-f]{12}$/);
+            }
+            if (s.id === "survival-labcloud-create") {
+                serverId = sv.labcloud.labcloud_server_id;
+                // The server is on the network the other plugin saved under [network].
+                assert.match(read(path.join(nodes(), "ctl1/var/lib/labcloud/servers", serverId)), new RegExp(`^network=${netId}$`, "m"));
+                assert.match(sv.labcloud.labcloud_server_ip, /^127\.42\.\d+\.\d+$/);
+                // One database for every project, in devstack's ini format.
+                assert.match(read(db), new RegExp(`\\[network\\]\\nnet_id = ${netId}\\n[\\s\\S]*\\[labcloud\\]\\nlabcloud_server_id = ${serverId}\\n`));
+                // worlddump wrote its dump into LOGDIR.
+                assert.ok(fs.readdirSync(path.join(stackRoot(), "logs")).some(f => /labcloud_resources_created/.test(f)));
+                assert.deepEqual(result.upgradeProjects, ["labnet", "labcloud"]);
+                assert.deepEqual(result.databasesToSave, ["labcloud"]);
+            }
+            if (s.id === "survival-labcloud-verify-noapi-pre-upgrade") {
+                assert.ok(fs.existsSync(keyFile), "the key create kept in SAVE_DIR is there at verify_noapi");
+                assert.deepEqual(result.savedFiles, ["labcloud_key", "labcloud_key.pub"]);
+            }
+        }
+        // destroy ran in reverse: the server went before its network (which refuses while it is used).
+        assert.deepEqual(fs.readdirSync(path.join(nodes(), "ctl1/var/lib/labcloud/servers")), []);
+        assert.deepEqual(fs.readdirSync(path.join(nodes(), "ctl1/var/lib/labcloud/networks")), []);
+        assert.ok(!fs.existsSync(keyFile));
     });
 
-    it("a failing verify fails its step with the script's message", async () => {
-        const created = ok(await phase("survival-labcloud-create", "create", undefined, {}));
-        const saved = created.saved as Record<string, Record<string, string>>;
-        // The instance's disk is lost (a bad exclude file, a careless shutdown): verify_noapi sees it.
-        fs.rmSync(path.join(nodes(), "cpt1/var/lib/nova/instances", saved.labcloud.labcloud_server_id), { recursive: true });
-        services("stop");
-        const r = await phase("survival-labcloud-verify-noapi-pre-upgrade", "verify_noapi", "pre-upgrade", created.saved);
+    it("destroying the network before the server that uses it fails: the reverse order is needed", async () => {
+        const steps = await grenadeSteps(spinalConfig(lab));
+        let saved: unknown = {};
+        for (const s of steps.filter(x => /early-create|-create$/.test(x.id))) saved = ok(await runGrenade(s, saved)).saved;
+        const labnetDestroy = steps.find(s => s.id === "survival-labnet-destroy")!;
+        const r = await runGrenade(labnetDestroy, saved);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /labcloud: resources\.sh verify_noapi pre-upgrade failed \(exit 1\).*the disk of server [0-9a-f]+ is gone from cpt1 \(pre-upgrade\)/s);
-        // With the APIs down, the API verification fails too.
-        const api = await phase("survival-labcloud-verify-pre-upgrade", "verify", "pre-upgrade", created.saved);
+        assert.match(r.stderr, /labnet: resources\.sh destroy failed \(exit 5\).*network [0-9a-f]+ is in use/s);
+    });
+
+    it("calls each script as grenade does: arguments, TOP_DIR, LOGDIR, STACK_ROOT, SAVE_DIR, the release dirs, settings, and the shared database", async () => {
+        const calls = path.join(lab, "calls");
+        const plugin = (name: string, body: string[]) => {
+            const dir = path.join(lab, "plugins", name, "devstack", "upgrade");
+            fs.mkdirSync(dir, { recursive: true });
+            fs.writeFileSync(path.join(dir, "settings"), [
+                `register_project_for_upgrade ${name}`, `register_db_to_save ${name}_db`, `devstack_localrc base enable_service ${name}-api`, "",
+            ].join("\n"));
+            for (const script of ["resources.sh", "shutdown.sh", "upgrade.sh"]) {
+                fs.writeFileSync(path.join(dir, script), [
+                    "#!/bin/bash", "set -o errexit", "source $GRENADE_DIR/grenaderc", "source $GRENADE_DIR/functions",
+                    `echo "${name} ${script} $* top=$TOP_DIR log=$LOGDIR save=$SAVE_DIR target=$TARGET_RELEASE_DIR svc=$ENABLED_SERVICES" >> ${calls}`,
+                    ...(script === "resources.sh" ? body : []), "",
+                ].join("\n"), { mode: 0o755 });
+            }
+            return path.join(lab, "plugins", name);
+        };
+        const a = plugin("alpha", [
+            "case $1 in create) resource_save shared token tok-42; echo kept > $SAVE_DIR/alpha.keep;; esac",
+        ]);
+        const b = plugin("beta", [
+            "case $1 in verify) [ \"$(resource_get shared token)\" = tok-42 ] || die $LINENO \"no token\";;",
+            "  verify_noapi) [ \"$(cat $SAVE_DIR/alpha.keep)\" = kept ] || die $LINENO \"the kept file is gone\";; esac",
+        ]);
+        const raw = spinalConfig(lab);
+        const o = raw.openstack as Record<string, unknown>;
+        o.survival = {
+            topDir: path.join(lab, "base-devstack"), targetDir: path.join(lab, "target-devstack"), stackRoot: stackRoot(),
+            env: { ENABLED_SERVICES: "mysql" }, projects: [{ name: "alpha", plugin: a }, { name: "beta", plugin: b }],
+        };
+        let saved: unknown = {};
+        for (const s of await grenadeSteps(raw)) saved = ok(await runGrenade(s, saved)).saved;
+        const base = `top=${path.join(lab, "base-devstack")} log=${stackRoot()}/logs save=${stackRoot()}/save target=${stackRoot()}/J.1.1.0`;
+        const target = base.replace("base-devstack", "target-devstack");
+        const svc = "svc=mysql,alpha-api,beta-api";
+        assert.deepEqual(read(calls).trim().split("\n"), [
+            `alpha resources.sh early_create ${base} ${svc}`, `beta resources.sh early_create ${base} ${svc}`,
+            `alpha resources.sh create ${base} ${svc}`, `beta resources.sh create ${base} ${svc}`,
+            `alpha resources.sh verify pre-upgrade ${base} ${svc}`, `beta resources.sh verify pre-upgrade ${base} ${svc}`,
+            `beta shutdown.sh  ${base} ${svc}`, `alpha shutdown.sh  ${base} ${svc}`,
+            `alpha resources.sh verify_noapi pre-upgrade ${base} ${svc}`, `beta resources.sh verify_noapi pre-upgrade ${base} ${svc}`,
+            // upgrade.sh gets the target devstack as TOP_DIR.
+            `alpha upgrade.sh  ${target} ${svc}`, `beta upgrade.sh  ${target} ${svc}`,
+            `alpha resources.sh verify post-upgrade ${base} ${svc}`, `beta resources.sh verify post-upgrade ${base} ${svc}`,
+            `beta resources.sh destroy ${base} ${svc}`, `alpha resources.sh destroy ${base} ${svc}`,
+        ]);
+        assert.deepEqual(saved, { shared: { token: "tok-42" } });
+    });
+
+    it("a phase resumed in a new process gets the database from its input, not from what is left on disk", async () => {
+        const steps = await grenadeSteps(spinalConfig(lab));
+        let saved: unknown = {};
+        for (const s of steps.slice(0, steps.findIndex(x => x.id === "grenade-shutdown-labcloud"))) saved = ok(await runGrenade(s, saved)).saved;
+        services("stop");
+        // Another run overwrote the database on disk; the state still has the values.
+        fs.writeFileSync(path.join(stackRoot(), "save", "grenade_db.ini"), "[labcloud]\nlabcloud_server_id = gone\n");
+        const noapi = steps.find(s => s.id === "survival-labcloud-verify-noapi-pre-upgrade")!;
+        const resumed = ok(await runGrenade(noapi, JSON.parse(JSON.stringify(saved)), true));
+        assert.deepEqual(resumed.saved, saved);
+        // Without the values the phase fails: they come from the input only.
+        const lost = await runGrenade(noapi, {});
+        assert.equal(lost.code, 1);
+        assert.match(lost.stderr, /labcloud: resources\.sh verify_noapi pre-upgrade failed/);
+    });
+
+    it("a lost instance disk fails verify_noapi with the plugin's message; with the APIs down verify fails too", async () => {
+        const steps = await grenadeSteps(spinalConfig(lab));
+        let saved: unknown = {};
+        for (const s of steps.filter(x => /early-create|-create$/.test(x.id))) saved = ok(await runGrenade(s, saved)).saved;
+        const id = (saved as Saved).labcloud.labcloud_server_id;
+        fs.rmSync(path.join(nodes(), "cpt1/var/lib/nova/instances", id), { recursive: true });
+        services("stop");
+        const r = await runGrenade(steps.find(s => s.id === "survival-labcloud-verify-noapi-pre-upgrade")!, saved);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /the disk of server [0-9a-f]+ is gone \(pre-upgrade\)/);
+        const api = await runGrenade(steps.find(s => s.id === "survival-labcloud-verify-pre-upgrade")!, saved);
         assert.match(api.stderr, /the API of ctl1 does not answer/);
     });
 
-    it("calls the script with grenade's interface: arguments, TOP_DIR, GRENADE_DIR (grenaderc, functions), resource_save/resource_get", async () => {
-        const dir = path.join(lab, "plugin", "devstack", "upgrade");
-        fs.mkdirSync(dir, { recursive: true });
-        const calls = path.join(lab, "calls");
-        const script = path.join(dir, "resources.sh");
-        fs.writeFileSync(script, [
-            "#!/bin/bash",
-            "set -o errexit",
-            "source $GRENADE_DIR/grenaderc",
-            "source $GRENADE_DIR/functions",
-            `echo "$* top=$TOP_DIR base=$BASE_RELEASE target=$TARGET_RELEASE count=$(resource_get recorder count)" >> ${calls}`,
-            "n=$(resource_get recorder count); resource_save recorder count $(( ${n:-0} + 1 ))",
-            "case $1 in early_create) resource_save shared net_id net-42;; destroy) [ \"$(resource_get shared net_id)\" = net-42 ] || die \"lost net_id\";; esac",
-            "",
-        ].join("\n"));
-        const sequence: [string, string | undefined][] = [["early_create", undefined], ["create", undefined], ["verify", "pre-upgrade"],
-            ["verify_noapi", "pre-upgrade"], ["verify", "post-upgrade"], ["destroy", undefined]];
+    it("a native SurvivalCheck keeps its values in the same database; a changed data file fails verify", async () => {
+        const steps = (await grenadeSteps(spinalConfig(lab))).filter(s => s.id.startsWith("survival-node-data-"));
         let saved: unknown = {};
-        for (const [p, when] of sequence) {
-            saved = ok(await phase(`survival-recorder-${p}`, p, when, saved, { project: "recorder", script })).saved;
-        }
-        assert.deepEqual(read(calls).trim().split("\n"), sequence.map(([p, when], i) =>
-            `${[p, when].filter(Boolean).join(" ")} top=${TOP_DIR} base=J.1.0.0 target=J.1.1.0 count=${i === 0 ? "" : i}`));
-        assert.deepEqual(saved, { recorder: { count: "6" }, shared: { net_id: "net-42" } });
-    });
-
-    it("runs a native SurvivalCheck through the same phases; a changed data file fails verify", async () => {
-        const module = path.join(LAB, "checks", "node-data.ts");
-        const nat = (id: string, p: string, when: string | undefined, saved: unknown) =>
-            phase(id, p, when, saved, { project: "node-data", script: undefined, module });
-        const created = ok(await nat("survival-node-data-create", "create", undefined, {}));
-        const saved = (created.saved as Record<string, Record<string, string>>)["node-data"];
-        assert.deepEqual(Object.keys(saved).sort(), ["sha256_cpt1", "sha256_ctl1"]);
-        ok(await nat("survival-node-data-verify-pre-upgrade", "verify", "pre-upgrade", created.saved));
-        await upgrade("ctl1");
-        ok(await nat("survival-node-data-verify-noapi-pre-upgrade", "verify_noapi", "pre-upgrade", created.saved));
+        saved = ok(await runGrenade(steps.find(s => s.id === "survival-node-data-create")!, saved)).saved;
+        assert.deepEqual(Object.keys((saved as Saved)["node-data"]).sort(), ["sha256_cpt1", "sha256_ctl1"]);
+        assert.match(read(path.join(stackRoot(), "save", "grenade_db.ini")), /\[node-data\]\nsha256_cpt1 = [0-9a-f]{64}\n/);
+        ok(await runGrenade(steps.find(s => s.id === "survival-node-data-verify-pre-upgrade")!, saved));
         fs.appendFileSync(path.join(nodes(), "cpt1/var/log/grenade-sentinel"), "x");
-        const bad = await nat("survival-node-data-verify-post-upgrade", "verify", "post-upgrade", created.saved);
+        const bad = await runGrenade(steps.find(s => s.id === "survival-node-data-verify-post-upgrade")!, saved);
         assert.equal(bad.code, 1);
         assert.match(bad.stderr, /node-data: verify post-upgrade failed: .*cpt1\/var\/log\/grenade-sentinel changed \(post-upgrade\)/);
     });

@@ -10,7 +10,7 @@ interface Host {
 }
 
 /**
- * One upgrade step of a profile: the profile's playbook is generated from the snippets of its Puppet
+ * One tag of a profile's playbook, for one host (`--limit`, as config-tools' upgrade.sh runs it) or all of them: the profile's playbook is generated from the snippets of its Puppet
  * classes, then `ansible-playbook --tags <step>` runs it over a local inventory, hosts in batches of
  * `serial` with `max_fail_percentage`: Ansible itself stops the profile when a batch fails too much.
  */
@@ -25,7 +25,8 @@ export async function ansibleStep(ctx: StepContext): Promise<Record<string, unkn
     const program = isString(ctx.params.playbook) ? ctx.params.playbook : "ansible-playbook";
     const interpreter = isString(ctx.params.pythonInterpreter) ? ctx.params.pythonInterpreter : "auto_silent";
     const forks = isNumber(ctx.params.forks) ? ctx.params.forks : 10;
-    const dir = path.resolve(param(ctx, "workDir", isString, "a folder"), "ansible", profile);
+    const limit = isString(ctx.params.limit) ? ctx.params.limit : undefined;
+    const dir = path.resolve(param(ctx, "workDir", isString, "a folder"), "ansible", profile, ...(limit ? [limit] : []));
     fs.mkdirSync(path.join(dir, "tmp"), { recursive: true });
 
     const pb = path.join(dir, `playbook-step-${tag}.yml`);
@@ -45,7 +46,7 @@ export async function ansibleStep(ctx: StepContext): Promise<Record<string, unkn
         ...ctx.env, ANSIBLE_CONFIG: cfg, ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0", ANSIBLE_HOME: path.join(dir, "home"),
         ANSIBLE_LOCAL_TEMP: path.join(dir, "tmp"), PYTHONUNBUFFERED: "1",
     };
-    const r = await exec(program, ["-i", inv, "--tags", String(tag), pb], { env, cwd: dir, log: ctx.log, prefix: `${profile}: ` });
+    const r = await exec(program, ["-i", inv, "--tags", String(tag), ...(limit ? ["--limit", limit] : []), pb], { env, cwd: dir, log: ctx.log, prefix: `${profile}: ` });
     const recap = parseRecap(r.stdout);
     const failed = Object.entries(recap).filter(([, h]) => h.failed > 0 || h.unreachable > 0).map(([n]) => n);
     const notRun = hosts.map(h => h.name).filter(n => !(n in recap));

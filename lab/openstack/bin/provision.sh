@@ -3,7 +3,7 @@
 # this repository (lab/openstack/install-server), as Spinal Stack's provisioning does from its repositories.
 #   puppet-modules   the Puppet manifests (syntax-checked with puppet parser validate when puppet is here)
 #   serverspec       the serverspec checks
-#   edeploy-roles    the role trees and their upgrade metadata (exclude, pre, post)
+#   edeploy-roles    the role trees and their upgrade metadata (exclude, add_only; the roles' pre/post in their /var/lib/edeploy/<to>/)
 #   ansible-playbooks drop the playbooks generated for the last upgrade: the step runner writes new ones
 set -euo pipefail
 part=${1:?part}; dest=${2:?install-server dir}; work=${3:-}
@@ -21,6 +21,7 @@ case "$part" in
     edeploy-roles)
         rsync -a --delete "$src/roles/" "$dest/roles/"
         rsync -a --delete "$src/metadata/" "$dest/metadata/"
+        bash "$(dirname "$0")/build-roles.sh" "$dest"
         echo "eDeploy roles: $(cd "$dest/roles" && ls -d */* | tr '\n' ' ')";;
     ansible-playbooks)
         [ -n "$work" ] && rm -rf "$work/ansible"

@@ -23,6 +23,8 @@ if ! command -v kubectl >/dev/null 2>&1; then
     echo "== installing kubectl (kubernetes-client) from Debian" >&2
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >&2
 fi
+# A headless browser for the upgrade report's timeline test (Debian's chromium).
+bash "$root/scripts/tools/chromium.sh" >/dev/null
 echo "== engine" >&2
 # shellcheck source=engine/env.sh
 source "$root/scripts/engine/env.sh"

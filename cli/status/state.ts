@@ -5,6 +5,9 @@ export interface StateCommand {
     name: string;
     /** The run key the step last ran for (`triggers[0]`). */
     runKey?: string;
+    /** What the step ran with (`triggers[1]`): kind and params. */
+    kind?: string;
+    params?: Record<string, unknown>;
     stdout?: string;
     created?: string;
     modified?: string;
@@ -40,9 +43,12 @@ export function parseExport(text: string): StackState {
     for (const r of doc.deployment?.resources ?? []) {
         if (!COMMAND_TYPES.has(r.type)) continue;
         const trigger = r.inputs?.triggers?.[0];
+        const spec = r.inputs?.triggers?.[1] as { kind?: unknown; params?: unknown } | undefined;
         commands.set(nameOf(r.urn), {
             name: nameOf(r.urn),
             runKey: typeof trigger === "string" ? trigger : undefined,
+            kind: spec && typeof spec.kind === "string" ? spec.kind : undefined,
+            params: spec && spec.params && typeof spec.params === "object" ? spec.params as Record<string, unknown> : undefined,
             stdout: typeof r.outputs?.stdout === "string" ? r.outputs.stdout : undefined,
             created: r.created,
             modified: r.modified,

@@ -14,7 +14,7 @@ export function runCli(stack: EngineStack, bin: string, args: string[], env: Rec
 }
 
 /** Wait until `check` is true (polling every 100 ms), or fail after `timeoutMs` saying what was awaited. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 120000): Promise<void> {
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 300000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

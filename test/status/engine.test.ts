@@ -80,6 +80,16 @@ describe("engine: npm run -s status", function () {
         assert.deepEqual(after.steps.map(l => [l.id, l.status]), ORDER.map((id, i) => [id, i < ORDER.length - 1 ? "done" : "failed"]));
         assert.match(after.steps.at(-1)!.error!, /service-a: 500 Internal Server Error/);
         assert.deepEqual(after.resumesAt, ["install-api-tests"]);
+        // The program started the reporter at the start of the update: once the engine ended, the report is written.
+        const report = path.join(stack.project.dir, ".upgrade", "reports", "status", "report.md");
+        await waitFor("the report after the failed update", () => exists(report) && /Outcome: \*\*/.test(fs.readFileSync(report, "utf8")));
+        const failedReport = fs.readFileSync(report, "utf8");
+        assert.match(failedReport, /^- Run key: `1\.0\.0`$/m);
+        assert.match(failedReport, /^- Outcome: \*\*stopped\*\* \(12 of 13 steps done\)$/m);
+        assert.match(failedReport, /^- `pulumi up` again resumes at `install-api-tests`/m);
+        assert.match(failedReport, /^ {4}install-look-first-version :done, s7, /m);
+        assert.ok(exists(path.join(stack.project.dir, ".upgrade", "reports", "status", "report.html")));
+        fs.rmSync(report);
         // Without the event log a shell step's failure is not known; the checklist still says where it resumes.
         const plain = await status();
         assert.deepEqual(plain.steps.at(-1)!.status, "pending");
@@ -90,5 +100,8 @@ describe("engine: npm run -s status", function () {
         const done = await status();
         assert.deepEqual(done.steps.map(l => [l.id, l.status]), ORDER.map(id => [id, "done"]));
         assert.equal(done.resumesAt, undefined);
+        await waitFor("the report after the successful update", () => exists(report) && /Outcome: \*\*/.test(fs.readFileSync(report, "utf8")));
+        assert.match(fs.readFileSync(report, "utf8"), /^- Outcome: \*\*succeeded\*\* \(13 of 13 steps done\)$/m);
+        assert.match(fs.readFileSync(report, "utf8"), /^\| 7 \| Verify that the resources in this first version are as expected \(`install-look-first-version`\) \| operator-gate \| done \| .* \| go: `operator`, by: `[^`]+`/m);
     });
 });

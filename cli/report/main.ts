@@ -5,15 +5,18 @@ import { buildReport } from "./write";
 const USAGE = "usage: npm run -s report -- --stack <name> [--format markdown|html] [--out <dir>] [--event-log <file>]\n" +
     "       (after every pulumi up the program writes it by itself: .upgrade/reports/<stack>/report.md and report.html)";
 
-/** Linux: the parent of a process, from /proc. */
-function parentOf(pid: number): number | undefined {
+/** Linux: is the process still running (not gone, not a zombie waiting to be reaped)? */
+function running(pid: number): boolean {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
     } catch {
-        return undefined;
+        return false;
     }
 }
+
+/** The reporter never outlives a stuck engine by more than this. */
+const MAX_WAIT_MS = 7 * 24 * 3600 * 1000;
 
 function isAlive(pid: number): boolean {
     try {
@@ -37,7 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     if (args["after-update"]) {
         const engine = Number(args["after-update"]);
         if (!Number.isInteger(engine) || engine <= 1) throw new Error(`--after-update needs the engine's process id\n${USAGE}`);
-        while (isAlive(engine) && parentOf(engine) !== undefined) await new Promise(r => setTimeout(r, 250));
+        const started = Date.now();
+        while (isAlive(engine) && running(engine) && Date.now() - started < MAX_WAIT_MS) await new Promise(r => setTimeout(r, 250));
         const r = await buildReport(args.stack, "after pulumi up", { outDir: args.out });
         process.stderr.write(`report written: ${r.files.slice(0, 2).join(", ")}\n`);
         return 0;

@@ -41,8 +41,16 @@ export function policyVerdict(preview: string): PolicyVerdict {
         else advisory++;
         const indent = lines[i].search(/\S/);
         let j = i + 1;
-        while (j < lines.length && lines[j].trim() !== "" && lines[j].search(/\S/) > indent) j++;
-        blocks.push(lines.slice(i, j).map(l => l.slice(Math.min(indent, l.search(/\S/)))).join("\n"));
+        // The diff view prints the description right after the heading's ")" and the message on the lines
+        // below it, unindented; the progress view indents both under the heading.
+        const head = /^(.*\((?:[^()]*)\))(\S.*)$/.exec(lines[i].slice(indent));
+        if (head) {
+            while (j < lines.length && lines[j].trim() !== "" && /^\S/.test(lines[j]) && !/^[A-Z][A-Za-z ]*:\s*$/.test(lines[j])) j++;
+            blocks.push([head[1], ...[head[2], ...lines.slice(i + 1, j)].map(l => `  ${l}`)].join("\n"));
+        } else {
+            while (j < lines.length && lines[j].trim() !== "" && lines[j].search(/\S/) > indent) j++;
+            blocks.push(lines.slice(i, j).map(l => l.slice(Math.min(indent, l.search(/\S/)))).join("\n"));
+        }
         i = j - 1;
     }
     const packs = lines.findIndex(l => /^\s*Policy Packs run:\s*$/.test(l));

@@ -44,7 +44,24 @@ describe("pull-request comment: its parts", () => {
         ]);
     });
 
-    it("reads the verdict of a diff-view preview with violations", () => {
+    it("reads a violation as the diff view prints it: description after the heading, message below, unindented", () => {
+        const preview = [
+            "    upgrade-safety@v0.1.0 [mandatory]  protected-environment-first  (command:local:Command: pre-auto-deploy-off)Every environment has protected_environment first.",
+            "Environment 2d4e…: no step sets protected_environment = true.",
+            "            + command:local:Command: (create)",
+            "Resources:",
+            "    + 3 to create",
+        ].join("\n");
+        const v = policyVerdict(preview);
+        assert.equal(v.mandatory, 1);
+        assert.equal(v.text, [
+            "upgrade-safety@v0.1.0 [mandatory]  protected-environment-first  (command:local:Command: pre-auto-deploy-off)",
+            "  Every environment has protected_environment first.",
+            "  Environment 2d4e…: no step sets protected_environment = true.",
+        ].join("\n"));
+    });
+
+    it("reads the verdict of a progress-view preview with violations", () => {
         const preview = [
             "    + command:local:Command: (create)",
             "    upgrade-safety@v0.1.0 [mandatory]  protected-environment-first  (command:local:Command: pre-auto-deploy-off)",

@@ -34,6 +34,8 @@ export async function buildReport(stack: string, occasion: string, opts: { event
     const markdown = reportMarkdown(input);
     const html = reportHtml(input);
     const dir = opts.outDir ? path.resolve(cwd, opts.outDir) : reportDir(stack, opts.env, cwd);
+    // A project removed meanwhile (a test's temporary copy) gets no report: never recreate its folders.
+    if (!fs.existsSync(path.join(cwd, "Pulumi.yaml"))) throw new Error(`${cwd} is no longer a Pulumi project: no report written`);
     const stamp = `${checklist.runKey.replace(/[^A-Za-z0-9_.-]/g, "_")}-${input.writtenAt.replace(/[:.]/g, "-")}`;
     const files = [path.join(dir, "report.md"), path.join(dir, "report.html"), path.join(dir, `${stamp}.md`), path.join(dir, `${stamp}.html`)];
     writeAtomic(files[0], markdown);

@@ -70,6 +70,10 @@ export function readStackState(stack: string, cwd = process.cwd(), env: NodeJS.P
         execFile("pulumi", ["stack", "export", "--stack", stack, "--non-interactive"], { cwd, env, maxBuffer: 256 * 1024 * 1024 },
             (err, stdout, stderr) => {
                 if (err) {
+                    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+                        reject(new Error("the pulumi CLI is not on PATH (in this checkout: source scripts/engine/env.sh): it reads the stack's state"));
+                        return;
+                    }
                     if (/no stack named|not found|does not exist/i.test(stderr)) {
                         resolve({ exists: false, commands: new Map(), pending: new Map() });
                     } else {

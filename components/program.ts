@@ -5,6 +5,7 @@ import {
     BackupArgs, CarefulDeploy, FirstDeployment, LsmArgs, LsmServiceModelUpgrade, OrchestratorArgs, ProcedureArgs,
     ProductionRelease, ServiceModelUpgrade, UpgradeAbort,
 } from "./inmanta";
+import { checkPreApprovals, gateSettings } from "./gates";
 import { LsstSiteUpgrade } from "./lsst";
 import { SpinalStackUpgrade, spinalStackArgs } from "./openstack";
 
@@ -58,6 +59,7 @@ function common(c: RunbookConfig): ProcedureArgs {
         sshPrivateKey: secret(c.sshPrivateKey),
         apiTests: c.apiTests,
         protectedEnvironment: c.safety.protectedEnvironment,
+        gates: gateSettings(c.gates, runKeyOf(c)),
     };
 }
 
@@ -65,8 +67,14 @@ export type Procedure =
     ServiceModelUpgrade | LsmServiceModelUpgrade | FirstDeployment | CarefulDeploy | UpgradeAbort | ProductionRelease | SpinalStackUpgrade
     | LsstSiteUpgrade;
 
-/** Build the procedure the validated configuration names. */
+/** Build the procedure the validated configuration names; a pre-approval must name one of its operator gates. */
 export function buildRunbook(c: RunbookConfig): Procedure {
+    const procedure = buildProcedure(c);
+    checkPreApprovals(c.gates, runKeyOf(c), procedure.steps.steps, "the stack configuration");
+    return procedure;
+}
+
+function buildProcedure(c: RunbookConfig): Procedure {
     const name = c.procedure;
     switch (c.procedure) {
         case "upgrade":
@@ -96,7 +104,9 @@ export function buildRunbook(c: RunbookConfig): Procedure {
             });
         }
         case "lsst-site-upgrade":
-            return new LsstSiteUpgrade(name, { runKey: runKeyOf(c), lsst: c.lsst!, slackWebhook: secret(c.lsstSlackWebhook) });
+            return new LsstSiteUpgrade(name, {
+                runKey: runKeyOf(c), lsst: c.lsst!, slackWebhook: secret(c.lsstSlackWebhook), gates: gateSettings(c.gates, runKeyOf(c)),
+            });
         case "release": {
             const r = c.release!;
             return new ProductionRelease(name, {

@@ -25,6 +25,8 @@ if ! command -v kubectl >/dev/null 2>&1; then
 fi
 # sshd (openssh-server) for the command provider's tests against a real OpenSSH server.
 bash "$root/scripts/engine/openssh.sh"
+# A headless browser for the upgrade report's timeline test (Debian's chromium).
+bash "$root/scripts/tools/chromium.sh" >/dev/null
 echo "== engine" >&2
 # shellcheck source=engine/env.sh
 source "$root/scripts/engine/env.sh"

@@ -102,7 +102,7 @@ describe("first deployment of a service model", () => {
     it("installs, exports strictly, verifies the first version, deploys, turns automation on, tests the API", async () => {
         const run = await build(lsmInstall());
         const order = ["install-settings-check", "install-protected-environment", "install-auto-deploy-off", "install-compile",
-            "install-export", "install-recompile", "install-dryrun", "install-approval", "install-deploy",
+            "install-export", "install-recompile", "install-dryrun", "install-approval", "install-look-first-version", "install-deploy",
             "install-agent-trigger-method-on-auto-deploy", "install-auto-deploy", "install-push-on-auto-deploy",
             "install-server-compile", "install-api-tests"];
         assert.deepEqual(ids(run.steps), order);

@@ -26,6 +26,14 @@ function paramText(params: Record<string, unknown>): string {
     return parts.length ? ` (${parts.join(", ")})` : "";
 }
 
+/** An operator gate says how a person lets it through: the command, or the stack file's pre-approval. */
+function goText(stack: string, s: Plan["steps"][number]): string {
+    if (s.kind !== "operator-gate") return "";
+    return s.params.preApproved === true
+        ? " — pre-approved in the stack file for this run"
+        : ` — a person looks, then: \`npm run go -- --stack ${stack} ${s.id}\``;
+}
+
 /** A ticket checklist, in the spirit of the seeds' issue templates. */
 export function toMarkdown(plan: Plan, runKey: string): string {
     const lines = [
@@ -36,7 +44,7 @@ export function toMarkdown(plan: Plan, runKey: string): string {
     ];
     plan.steps.forEach((s, i) => {
         const after = s.dependsOn.length ? ` — after ${s.dependsOn.map(d => `\`${d}\``).join(", ")}` : "";
-        lines.push(`${i + 1}. [ ] ${s.title} — \`${s.id}\` *${s.kind}*${paramText(s.params)}${after}`);
+        lines.push(`${i + 1}. [ ] ${s.title} — \`${s.id}\` *${s.kind}*${paramText(s.params)}${after}${goText(plan.stack, s)}`);
     });
     return lines.join("\n") + "\n";
 }

@@ -1,8 +1,10 @@
 import { stepEnvironment } from "../../components/core/step-env";
+import { appendJournal } from "../journal/journal";
 import { handleStopSignals } from "./children";
 import { backup, restore } from "./database";
 import { readContext, StepContext, StepFailure } from "./context";
 import { clientFromEnv, INMANTA_HANDLERS } from "./inmanta";
+import { operatorGate } from "./gates/operator-gate";
 import { projectCheck } from "./project";
 import { LSST_HANDLERS } from "./lsst";
 import { OPENSTACK_HANDLERS } from "./openstack";
@@ -11,6 +13,7 @@ const LOCAL_HANDLERS: Record<string, (ctx: StepContext) => Promise<Record<string
     "db-backup": backup,
     "db-restore": restore,
     "project-check": projectCheck,
+    "operator-gate": operatorGate,
     ...LSST_HANDLERS,
     ...OPENSTACK_HANDLERS,
 };
@@ -43,7 +46,20 @@ export async function main(argv: string[]): Promise<number> {
     const allowed = stepEnvironment(process.env);
     for (const name of Object.keys(process.env)) if (!(name in allowed)) delete process.env[name];
     handleStopSignals();
-    const result = await runStep(argv, process.env, process.stdin, line => process.stderr.write(line + "\n"));
+    const [kind, id] = argv;
+    const stack = process.env.UPGRADE_STACK;
+    const journal = (event: "start" | "done" | "failed", error?: string) => {
+        if (stack && kind && id) appendJournal(stack, { step: id, kind, event, ...(error ? { error } : {}) });
+    };
+    journal("start");
+    let result: Record<string, unknown>;
+    try {
+        result = await runStep(argv, process.env, process.stdin, line => process.stderr.write(line + "\n"));
+    } catch (err) {
+        journal("failed", err instanceof Error ? err.message : String(err));
+        throw err;
+    }
+    journal("done");
     process.stdout.write(JSON.stringify(result) + "\n");
     return 0;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { gatesSchema } from "./gates";
 import { lsstSchema } from "./lsst";
 import { openstackSchema } from "./openstack";
 import { dbHost, sqlName, sshHost, userName } from "./patterns";
@@ -179,6 +180,8 @@ export const runbookSchema = z.strictObject({
     /** The optional dry run before the upgrade (seed: pre-upgrade step 5). */
     preUpgradeDryrun: z.boolean().default(true),
     approval: approvalSchema.default({ digests: [], allow: [], allowEmpty: true }),
+    /** Operator gates: their timeout, and pre-approvals for unattended runs (components/gates). */
+    gates: gatesSchema.default({ timeoutSeconds: 3600, approved: [] }),
     apiTests: shellCommand.optional(),
     careful: carefulSchema.optional(),
     install: installSchema.optional(),

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Sequence, Step, StepDef } from "../core";
+import { GateSettings, operatorGate } from "../gates";
 import { LsstConfig, LsstSystemConfig, LsstVariations, lsstVariations, systemSlug } from "../config/lsst";
 import { cscCommand, cscParts, Probe } from "./probes";
 import * as steps from "./steps";
@@ -13,6 +14,8 @@ export interface LsstSiteUpgradeArgs {
     lsst: LsstConfig;
     /** Slack incoming webhook, a Pulumi secret; without it the messages are printed for the operator to post. */
     slackWebhook?: pulumi.Input<string>;
+    /** Operator gates (sync_apps.py's "type go"): timeout and the pre-approvals of this run. */
+    gates?: GateSettings;
 }
 
 const SITE_LABEL: Record<string, string> = { summit: "Summit", tts: "TTS" };
@@ -89,7 +92,7 @@ export class LsstSiteUpgrade extends pulumi.ComponentResource {
 
         shutdown(flow, c, v, production);
         configuration(flow, c);
-        deployment(flow, c, site, args.slackWebhook);
+        deployment(flow, c, site, args.slackWebhook, args.gates ?? { runKey: args.runKey, timeoutSeconds: 3600, preApproved: [] });
         monitoring(flow, c, site, production, args.slackWebhook);
 
         this.steps = seq;
@@ -185,7 +188,9 @@ function configuration(flow: Flow, c: LsstConfig): void {
         steps.configUpdate(c, `Update the configuration repositories on ${h.host}`, h.command, { host: h.host })]));
 }
 
-function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Input<string> | undefined): void {
+function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Input<string> | undefined, gates: GateSettings): void {
+    // Where sync_apps.py pauses for a person to type go, an operator gate waits (components/gates).
+    const go = (id: string, title: string, what: string, look: string[]) => flow.add(...operatorGate(id, gates, { title, what, look }));
     // 6.1 Nublado: sync cachemachine, then restart its pod so that the new one pulls the images.
     let wave = 0;
     flow.add(`deploy-argocd-${c.nublado.app}`, steps.argocdSync(c, { app: c.nublado.app, children: false }, wave));
@@ -203,6 +208,10 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
     wave++;
     for (const a of c.argocd.minimal) flow.add(`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave));
     flow.add("deploy-daemons-ready", steps.configuredGate(c, "Check that the daemons are ready", "the OSPL daemons are ready", c.gates.daemonsReady));
+    if (c.argocd.producers.length) {
+        go("deploy-go-producers", "Type go in sync_apps.py to move on to syncing the kafka-producers app",
+            "the logs of the OSPL daemons in the Argo CD UI: the daemons are ready", c.argocd.minimal.map(a => `Argo CD UI: ${a.app}`));
+    }
     wave++;
     flow.fork(c.argocd.producers.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
     flow.add("deploy-producers-running", steps.configuredGate(c, "Check that every kafka producer is Running", "every kafka producer is Running",
@@ -211,6 +220,10 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
     flow.chains([[...c.bareMetal.love].reverse().map(s => [`deploy-${s.service}-${systemSlug(s.host)}`,
         steps.bareMetal(c, s, "start", `Start ${s.service} on ${s.host}`)] as [string, StepDef])]);
     // 6.5 obssys and its children, then the gate.
+    if (c.argocd.obssys.length) {
+        go("deploy-go-obssys", "Type go in sync_apps.py to move on to syncing the obssys apps",
+            "LOVE on bare metal is up and the daemons are ready", c.bareMetal.love.map(s => `${s.service} on ${s.host}`));
+    }
     wave++;
     flow.fork(c.argocd.obssys.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
     flow.add("deploy-obssys-running", steps.configuredGate(c, "Verify that the obssys containers are running", "the obssys containers are running",
@@ -220,6 +233,10 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
         `[${site}] The minimal system is up (main OSPL daemon, Kubernetes OSPL daemons, kafka-producers, LOVE, obssys): ` +
         "system principals may now start their daemons and CSCs.", webhook));
     // 6.7 The rest of the applications, in parallel.
+    if (c.argocd.rest.length) {
+        go("deploy-go-rest", "Type go in sync_apps.py to proceed with syncing the rest of the apps",
+            "the obssys containers are pulling and running in the Argo CD UI", c.argocd.obssys.map(a => `Argo CD UI: ${a.app}`));
+    }
     wave++;
     flow.fork(c.argocd.rest.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
     // 6.8 The bare-metal services.

@@ -6,6 +6,7 @@ import { backupBeforeNonStrictExport } from "./backup-before-export";
 import { edeployExcludeFile } from "./edeploy-exclude";
 import { kubernetesWavesGated } from "./kubernetes-waves";
 import { northboundBlockedDuringChanges } from "./northbound-blocked";
+import { operatorGatesBounded } from "./operator-gates";
 import { protectedEnvironmentFirst } from "./protected-environment";
 import { requiredSettings } from "./required-settings";
 import { restorePathInProduction } from "./restore-path";
@@ -13,7 +14,7 @@ import { settingsRestored } from "./settings-restored";
 
 export {
     agentsPausedDuringExport, approvalBeforeDeploy, autoDeployOffDuringUpgrade, backupBeforeNonStrictExport, edeployExcludeFile,
-    kubernetesWavesGated, northboundBlockedDuringChanges, protectedEnvironmentFirst, requiredSettings, restorePathInProduction,
+    kubernetesWavesGated, northboundBlockedDuringChanges, operatorGatesBounded, protectedEnvironmentFirst, requiredSettings, restorePathInProduction,
     settingsRestored,
 };
 
@@ -26,6 +27,7 @@ export const policies: Policies = [
     agentsPausedDuringExport,
     approvalBeforeDeploy,
     kubernetesWavesGated,
+    operatorGatesBounded,
     edeployExcludeFile,
     northboundBlockedDuringChanges,
     restorePathInProduction,

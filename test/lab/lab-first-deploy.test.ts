@@ -45,6 +45,8 @@ describe("lab: first deployment of the LSM model (lsm-install) into an empty env
                     { resource: "upgradelab::ConfigFile[lab,path=*/service-*.conf]", status: ["agent_down"] },
                 ],
             },
+            // An unattended run: the look at the first version is pre-approved for this run key.
+            gates: { approved: [{ runKey: "release-a", step: "install-look-first-version" }] },
             apiTests: { command: "grep -qx 'release A' .lab/inmanta/server/files/service-a.conf && echo 'service-a.conf holds release A'" },
         });
         run = lab.tryLab(["--stack", "install", "--keep-running"]);
@@ -57,7 +59,7 @@ describe("lab: first deployment of the LSM model (lsm-install) into an empty env
         assert.doesNotMatch(run.output, /\[lab\] baseline/);
         const expected = [
             "install-settings-check", "install-protected-environment", "install-auto-deploy-off", "install-compile",
-            "install-export", "install-recompile", "install-dryrun", "install-approval", "install-deploy",
+            "install-export", "install-recompile", "install-dryrun", "install-approval", "install-look-first-version", "install-deploy",
             "install-agent-trigger-method-on-auto-deploy", "install-auto-deploy", "install-push-on-auto-deploy",
             "install-server-compile", "install-api-tests",
         ];

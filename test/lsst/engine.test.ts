@@ -127,12 +127,14 @@ describe("LSST site upgrade on the real engine", function () {
             monitor: { timeoutSeconds: 30 },
             enable: ["ScriptQueue:1"],
         });
-        const config = { procedure: "lsst-site-upgrade", target: "cycle-0034", lsst: site, lsstSlackWebhook: secret(webhook) };
+        // An unattended run: sync_apps.py's "type go" pauses (operator gates) are pre-approved for this run key.
+        const gates = { approved: ["deploy-go-producers", "deploy-go-obssys", "deploy-go-rest"].map(step => ({ runKey: "cycle-0034", step })) };
+        const config = { procedure: "lsst-site-upgrade", target: "cycle-0034", lsst: site, lsstSlackWebhook: secret(webhook), gates };
         try {
             const stack = await EngineStack.create(project, config, { name: "lsst-e2e", env: { ...k8s.env, ...cscs.env } });
             // The dry run: every step planned, nothing touched.
             const preview = await stack.preview();
-            assert.equal(commandOps(preview).length, 39);
+            assert.equal(commandOps(preview).length, 42);
             assert.ok(!fs.existsSync(log) && cscs.commands().length === 0 && k8s.calls().length === 0 && slack.length === 0, "the preview ran a step");
             const run = await stack.up();
             if (fs.existsSync(pidFile)) children.push(Number(fs.readFileSync(pidFile, "utf8").trim()));

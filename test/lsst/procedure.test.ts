@@ -56,8 +56,8 @@ const TTS_ORDER = [
     // 6.
     "deploy-argocd-cachemachine", "deploy-nublado-restart", "deploy-main-daemon-start", "deploy-main-daemon-ready",
     "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config", "deploy-argocd-ospl-daemon", "deploy-daemons-ready",
-    "deploy-argocd-kafka-producers", "deploy-producers-running", "deploy-love-daemon-love01", "deploy-love-love01",
-    "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals",
+    "deploy-go-producers", "deploy-argocd-kafka-producers", "deploy-producers-running", "deploy-love-daemon-love01", "deploy-love-love01",
+    "deploy-go-obssys", "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals", "deploy-go-rest",
     "deploy-argocd-ocps", "deploy-argocd-auxtel", "deploy-argocd-eas", "deploy-argocd-maintel",
     "deploy-baremetal-atmcs-tel-hw1", "deploy-baremetal-m1m3-tel-hw2",
     // 7. - 9.
@@ -78,8 +78,9 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             "shutdown-main-daemon", "config-approved-cachemachine", "config-merge-cachemachine", "config-merge-argocd",
             "config-checkout-tel-hw1", "deploy-argocd-cachemachine", "deploy-nublado-restart", "deploy-main-daemon-start",
             "deploy-main-daemon-ready", "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config", "deploy-argocd-ospl-daemon",
-            "deploy-daemons-ready", "deploy-argocd-kafka-producers", "deploy-producers-running", "deploy-love-daemon-love01",
-            "deploy-love-love01", "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals", "deploy-argocd-eas",
+            "deploy-daemons-ready", "deploy-go-producers", "deploy-argocd-kafka-producers", "deploy-producers-running", "deploy-love-daemon-love01",
+            "deploy-love-love01", "deploy-go-obssys", "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals", "deploy-go-rest",
+            "deploy-argocd-eas",
             "deploy-baremetal-m1m3-tel-hw2", "monitor-summary-states", "monitor-report", "enable-scriptqueue-1", "monitor-nublado-open",
         ]);
         assertParallel(run, ["shutdown-daemons-dm-host", "shutdown-daemons-camera-host"]);
@@ -89,7 +90,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         assert.ok(run.steps.every(s => s.procedure === "lsst-site-upgrade"));
         const kinds = new Set(run.steps.map(s => s.kind));
         assert.deepEqual([...kinds].sort(), ["argocd-sync", "baremetal-service", "config-update", "csc-state", "daemon-cleanup",
-            "k8s-cleanup", "k8s-pod-restart", "notify", "probe", "probe-gate"]);
+            "k8s-cleanup", "k8s-pod-restart", "notify", "operator-gate", "probe", "probe-gate"]);
     });
 
     it("Argo CD: the exact wave order; the first wave one application after the other, the last side by side", async () => {
@@ -103,7 +104,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             "deploy-argocd-ospl-daemon", "deploy-argocd-kafka-producers", "deploy-argocd-obssys", "deploy-argocd-ocps"]);
         const rest = ["deploy-argocd-ocps", "deploy-argocd-auxtel", "deploy-argocd-eas", "deploy-argocd-maintel"];
         assertParallel(run, rest);
-        for (const r of rest) assert.deepEqual(step(run, r).dependsOn, ["deploy-notify-principals"]);
+        for (const r of rest) assert.deepEqual(step(run, r).dependsOn, ["deploy-go-rest"]);
         for (const s of ["deploy-baremetal-atmcs-tel-hw1", "deploy-baremetal-m1m3-tel-hw2"]) assert.deepEqual(step(run, s).dependsOn, rest);
         // Every sync waits for Synced and Healthy through the step runner, with the site's kubectl.
         for (const s of run.steps.filter(x => x.kind === "argocd-sync")) {
@@ -117,10 +118,11 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         const run = await build(lsstRaw("tts"));
         const direct: [string, string][] = [
             ["deploy-main-daemon-start", "deploy-main-daemon-ready"], ["deploy-main-daemon-ready", "deploy-argocd-csc-cluster-config"],
-            ["deploy-argocd-ospl-daemon", "deploy-daemons-ready"], ["deploy-daemons-ready", "deploy-argocd-kafka-producers"],
+            ["deploy-argocd-ospl-daemon", "deploy-daemons-ready"], ["deploy-daemons-ready", "deploy-go-producers"],
+            ["deploy-go-producers", "deploy-argocd-kafka-producers"],
             ["deploy-argocd-kafka-producers", "deploy-producers-running"], ["deploy-producers-running", "deploy-love-daemon-love01"],
-            ["deploy-love-love01", "deploy-argocd-obssys"], ["deploy-argocd-obssys", "deploy-obssys-running"],
-            ["deploy-obssys-running", "deploy-notify-principals"], ["deploy-notify-principals", "deploy-argocd-maintel"],
+            ["deploy-love-love01", "deploy-go-obssys"], ["deploy-go-obssys", "deploy-argocd-obssys"], ["deploy-argocd-obssys", "deploy-obssys-running"],
+            ["deploy-obssys-running", "deploy-notify-principals"], ["deploy-notify-principals", "deploy-go-rest"], ["deploy-go-rest", "deploy-argocd-maintel"],
         ];
         for (const [before, after] of direct) assert.deepEqual(step(run, after).dependsOn, [before], `${after} must wait for ${before}`);
         for (const g of ["deploy-main-daemon-ready", "deploy-daemons-ready", "deploy-producers-running", "deploy-obssys-running"]) {

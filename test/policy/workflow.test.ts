@@ -23,7 +23,7 @@ describe("the users' CI workflow (.github/workflows/upgrade.yml)", function () {
         const text = fs.readFileSync(WORKFLOW, "utf8");
         assert.match(text, /pull_request:/);
         assert.match(text, /policyPacks: policy/);
-        assert.match(text, /comment-on-pr: true/);
+        assert.match(text, /npm run -s pr-comment -- --stack "\$STACK" --preview/);
         assert.match(text, /command: up/);
         assert.match(text, /github\.event_name == 'push'/);
     });

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Sequence } from "../../core";
+import { GateSettings, operatorGate } from "../../gates";
 import * as steps from "../steps";
 import { apiTests, safetySettings } from "./phases";
 import { LsmArgs, ProcedureArgs } from "./types";
@@ -49,6 +50,14 @@ export class FirstDeployment extends pulumi.ComponentResource {
         const version = compiled.output<number>("version");
         const dry = seq.add("install-dryrun", steps.dryrun(o, version, "Verify that the resources in this first version are as expected"));
         seq.add("install-approval", steps.approvalGate(o, dry, args.approval));
+        // The seed's human check: a person looks at the first version before it deploys.
+        const gates: GateSettings = args.gates ?? { runKey: args.runKey, timeoutSeconds: 3600, preApproved: [] };
+        seq.add(...operatorGate("install-look-first-version", gates, {
+            title: "Verify that the resources in this first version are as expected",
+            what: "the resources of the first version, before it deploys",
+            look: ["the version in the web console (Desired State) and its dry-run report (Compare)"],
+            show: { version, digest: dry.output<string>("digest") },
+        }));
         seq.add("install-deploy", steps.deploy(o, version, "Deploy to make the changes effective and watch its progress"));
         for (const s of AUTOMATION_SETTINGS) {
             seq.add(settingStepId("install", s.name), steps.setting(o, s.name, s.value,

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ShellCommandArgs } from "../../core";
+import { GateSettings } from "../../gates";
 import { DatabaseArgs } from "../../database";
 import { OrchestratorArgs } from "../orchestrator";
 import { ApprovalArgs } from "../steps";
@@ -15,6 +16,8 @@ export interface ProcedureArgs {
     apiTests?: ShellCommandArgs;
     /** Assert protected_environment first (default). Off only to show what the policy pack refuses. */
     protectedEnvironment?: boolean;
+    /** Operator gates: timeout and the pre-approvals of this run (none: every gate waits for a go). */
+    gates?: GateSettings;
 }
 
 export interface LsmArgs {

@@ -1,0 +1,2 @@
+export * from "./operator-gate";
+export * from "./settings";

@@ -1,0 +1,106 @@
+/**
+ * The pull-request comment rendered from a real `pulumi preview --diff --policy-pack policy` of each
+ * example stack (file backend, temporary copy of the program), as the workflow renders it: the ordered
+ * checklist of the plan, the changes since the last run, the pack's verdict, the preview folded away
+ * (shortened: each step's params once) and raw.
+ *
+ * Upstream formats relied on: the diff view prints a JSON-valued string input as "(json) {" with the
+ * document indented below it, each violation as "<pack>@v<version> [mandatory]  <policy>  (<type>: <name>)"
+ * and a "Policy Packs run:" table at the end (pulumi/pulumi pkg/backend/display/diff.go, object_diff.go).
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { requireEngine } from "../support/engine";
+
+const ROOT = path.join(__dirname, "..", "..");
+const POLICY = path.join(ROOT, "policy");
+const PROGRAM = ["Pulumi.yaml", "index.ts", "components", "cli", "bin", "tsconfig.json", "package.json", "stacks"];
+const EXAMPLES = ["lsm-upgrade", "plain-upgrade", "lsm-install", "careful-deploy", "release", "spinalstack", "lsst-summit", "lsst-tts"];
+
+describe("engine: the pull-request comment of each example stack", function () {
+    this.timeout(900000);
+    let root: string;
+    let project: string;
+    let env: NodeJS.ProcessEnv;
+
+    before(() => {
+        requireEngine();
+        root = fs.mkdtempSync(path.join(os.tmpdir(), "upgrade-pr-comment-"));
+        project = path.join(root, "project");
+        const home = path.join(root, "home");
+        for (const d of [project, home, path.join(root, "state")]) fs.mkdirSync(d, { recursive: true });
+        for (const f of PROGRAM) fs.cpSync(path.join(ROOT, f), path.join(project, f), { recursive: true });
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"), "dir");
+        const engineHome = process.env.PULUMI_HOME;
+        if (engineHome && fs.existsSync(path.join(engineHome, "plugins"))) fs.symlinkSync(path.join(engineHome, "plugins"), path.join(home, "plugins"), "dir");
+        env = {
+            ...process.env, PULUMI_HOME: home, PULUMI_BACKEND_URL: `file://${path.join(root, "state")}`, PULUMI_CONFIG_PASSPHRASE: "pr-comment-test",
+            PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        };
+    });
+    after(() => {
+        if (root && !process.env.UPGRADE_KEEP_ENGINE_TMP) fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    function run(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+        const r = spawnSync(cmd, args, { cwd: project, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    }
+
+    function comment(stack: string): { text: string; preview: string } {
+        const init = run("pulumi", ["stack", "init", stack, "--non-interactive"]);
+        assert.ok(init.status === 0 || /already exists/.test(init.stderr), init.stderr);
+        const p = run("pulumi", ["preview", "--diff", "--stack", stack, "--policy-pack", POLICY, "--non-interactive"]);
+        const preview = `${p.stdout}\n${p.stderr}`;
+        const file = path.join(root, `${stack}.preview.txt`);
+        fs.writeFileSync(file, preview);
+        const c = run(process.execPath, ["bin/pr-comment.js", "--stack", stack, "--preview", file]);
+        assert.equal(c.status, 0, c.stderr);
+        return { text: c.stdout, preview };
+    }
+
+    function plan(stack: string): { id: string; kind: string }[] {
+        const r = run(process.execPath, ["bin/plan.js", "--stack", stack, "--format", "json"]);
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout).steps;
+    }
+
+    for (const stack of EXAMPLES) {
+        it(`${stack}: checklist in the plan's order, no earlier run, verdict passed, short and raw preview folded`, () => {
+            const { text, preview } = comment(stack);
+            const steps = plan(stack);
+            const headings = text.split("\n").filter(l => /^#{2,3} /.test(l));
+            assert.deepEqual(headings.map(h => h.replace(/`[^`]*`/g, "`…`").replace(/: .*/, "")), [
+                "## Stack `…`", "### What would run", "### Changed since the last run", "### Policy pack",
+            ]);
+            assert.match(text, new RegExp(`^Policy pack: ✅ passed.* ${steps.length} steps would run, in this order\\.$`, "m"));
+            const checklist = text.split("\n").filter(l => /^\d+\. \[ \] /.test(l));
+            assert.deepEqual(checklist.map(l => /— `([^`]+)` \*/.exec(l)![1]), steps.map(s => s.id), "the checklist is the plan, in order");
+            assert.match(text, /^The stack has not run before: every step is new\.$/m);
+            const details = [...text.matchAll(/<details><summary>([^<]+)<\/summary>/g)].map(m => m[1]);
+            assert.equal(details.length, 2);
+            assert.match(details[0], /^Preview, each step's params once \(\d+ lines\)$/);
+            assert.match(details[1], /^Raw preview \(\d+ lines\)$/);
+            const short = Number(/\((\d+) lines\)/.exec(details[0])![1]);
+            const raw = Number(/\((\d+) lines\)/.exec(details[1])![1]);
+            // The runner's copy: a JSON document, or "[unknown]" when a param is computed by an earlier step.
+            const runnerSteps = (preview.match(/^\s*UPGRADE_STEP\s*: /gm) ?? []).length;
+            assert.ok(runnerSteps > 0, "the raw preview shows the runner's copy of the params");
+            assert.ok(short < raw, `${short} < ${raw}`);
+            const shortBody = text.slice(text.indexOf(details[0]), text.indexOf(details[1]));
+            assert.equal((shortBody.match(/UPGRADE_STEP: \(the same params as triggers\[1\], for the step runner\)/g) ?? []).length, runnerSteps);
+            assert.doesNotMatch(shortBody, /UPGRADE_STEP\s*: (\(json\)|\[unknown\])/);
+        });
+    }
+
+    it("unsafe-unprotected: the verdict says refused and the violation is shown", () => {
+        const { text } = comment("unsafe-unprotected");
+        assert.match(text, /^Policy pack: ❌ \*\*refused\*\*: 1 mandatory violation\. /m);
+        const section = text.slice(text.indexOf("### Policy pack"), text.indexOf("<details>"));
+        assert.match(section, /upgrade-safety@v0\.1\.0 \[mandatory\]\s+protected-environment-first\s+\(command:local:Command: pre-auto-deploy-off\)/);
+        assert.match(section, /no step sets protected_environment = true/);
+    });
+});

@@ -23,6 +23,10 @@ if ! command -v kubectl >/dev/null 2>&1; then
     echo "== installing kubectl (kubernetes-client) from Debian" >&2
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >&2
 fi
+# The orchestrator lines the lab tests run against (inmanta-core 14.0.0 and 20.1.0: interpreter, PostgreSQL,
+# virtualenv), built once into ~/.cache/upgrade-as-code; a failed part fails the setup naming its step.
+echo "== inmanta-core lines" >&2
+bash "$root/scripts/inmanta/install.sh"
 echo "== engine" >&2
 # shellcheck source=engine/env.sh
 source "$root/scripts/engine/env.sh"

@@ -153,6 +153,15 @@ describe("step runner against an Inmanta API server", function () {
         }
     });
 
+    it("on 20.x a dry run of a halted environment fails its step saying so (the server answers 409)", async () => {
+        await startFake({ flavor: "20" });
+        await step("agents-pause", {}).result;
+        fake.clearRequests();
+        await (await fetch(`${url}/api/v2/actions/environment/halt`, { method: "POST", headers: { "X-Inmanta-tid": fake.environment } })).text();
+        await assert.rejects(step("dryrun", { version: 1 }).result,
+            /the environment is halted \(emergency stop\): resume it \(npm run resume\) before the dry run; POST \/api\/v2\/dryrun\/1.*409.*is halted/s);
+    });
+
     it("on 20.x a deploy in which a resource fails fails its step naming the resource", async () => {
         await startFake({ flavor: "20", settings: { auto_deploy: false }, schedulerLagMs: 300 });
         fake.deployBehavior.failures = ["std::File[agent2,path=/etc/motd]"];

@@ -109,7 +109,16 @@ async function healthCheck(ctx: StepContext, client: InmantaClient) {
 
 async function dryrun(ctx: StepContext, client: InmantaClient) {
     const version = param(ctx, "version", isNumber, "a version number");
-    const report = await client.dryrun(version);
+    let report;
+    try {
+        report = await client.dryrun(version);
+    } catch (err) {
+        // 20.x refuses a dry run of a halted environment (409; 14.x ran it with every resource agent_down)
+        if (err instanceof InmantaError && err.status === 409 && /halted/i.test(err.message)) {
+            throw new StepFailure(`the environment is halted (emergency stop): resume it (npm run resume) before the dry run; ${err.message}`);
+        }
+        throw err;
+    }
     const decision = decideApproval(report.changes, { digests: [], allow: [], allowEmpty: true });
     ctx.log(`dry run ${report.id} of version ${version}: ${report.changes.length} change(s), digest ${decision.digest}`);
     for (const c of report.changes) ctx.log(`  ${c.status} ${c.resourceId}`);

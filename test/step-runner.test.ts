@@ -153,6 +153,18 @@ describe("step runner against an Inmanta API server", function () {
         }
     });
 
+    it("the careful deploy, which depends on push_on_auto_deploy, stops at its first step on 20.x, before anything changed", async () => {
+        await startFake({ flavor: "20", settings: { protected_environment: false } });
+        const s = step("setting", { name: "protected_environment", value: true, optional: false,
+            requireSettings: { push_on_auto_deploy: "holds the version back" }, refuseProtected: ["protected_environment"] });
+        await assert.rejects(s.result, /depends on push_on_auto_deploy \(holds the version back\), which inmanta-core 20\.1\.0 does not have \(removed in 15\.0\); nothing was changed/);
+        assert.deepEqual(fake.requestsTo("POST"), []);
+        await fake.stop();
+        await startFake({ flavor: "14", settings: { protected_environment: false } });
+        const ok = step("setting", { name: "protected_environment", value: true, optional: false, requireSettings: { push_on_auto_deploy: "x" } });
+        assert.equal((await ok.result).applied, true);
+    });
+
     it("on 20.x a dry run of a halted environment fails its step saying so (the server answers 409)", async () => {
         await startFake({ flavor: "20" });
         await step("agents-pause", {}).result;

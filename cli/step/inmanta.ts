@@ -26,6 +26,7 @@ const isSettingValue = (v: unknown): v is SettingValue =>
  * update of a protected setting; a real 20.1.0 server: shared/notes/inmanta-20.md.
  */
 async function refuseProtected(ctx: StepContext, client: InmantaClient): Promise<void> {
+    await requireSettings(ctx, client);
     if (ctx.params.refuseProtected === undefined) return;
     const names = param(ctx, "refuseProtected", isStringArray, "a list of setting names");
     const defs = await client.settingDefinitions();
@@ -35,6 +36,18 @@ async function refuseProtected(ctx: StepContext, client: InmantaClient): Promise
     throw new StepFailure(`this procedure must change ${list}, which the environment_settings of project.yml fix: ` +
         "the server refuses to change a setting set there (403). Remove it from project.yml (or the procedure's need for it) " +
         "and recompile; nothing was changed");
+}
+
+/** The first step of a procedure that depends on settings: one the server lacks stops it before anything changed. */
+async function requireSettings(ctx: StepContext, client: InmantaClient): Promise<void> {
+    const needed = ctx.params.requireSettings as Record<string, string> | undefined;
+    if (!needed || typeof needed !== "object") return;
+    const defs = await client.settingDefinitions();
+    const missing = Object.keys(needed).filter((n) => !(n in defs));
+    if (missing.length === 0) return;
+    const server = await client.serverVersion().then((v) => `inmanta-core ${v.version}`, () => "this server");
+    throw new StepFailure(`this procedure depends on ${missing.map((n) => `${n} (${needed[n]})`).join(", ")}, ` +
+        `which ${server} does not have (removed in 15.0); nothing was changed`);
 }
 
 async function setting(ctx: StepContext, client: InmantaClient) {

@@ -19,15 +19,18 @@ function api(o: OrchestratorArgs, kind: string, title: string, params: Record<st
  * and refuses to start when the server reports one as fixed in project.yml (it could not be changed later).
  */
 export function setting(o: OrchestratorArgs, name: string, value: pulumi.Input<unknown>,
-    opts: { optional?: boolean; title?: string; refuseProtected?: string[] } = {}): StepDef {
+    opts: { optional?: boolean; title?: string; refuseProtected?: string[]; requireSettings?: Record<string, string> } = {}): StepDef {
     const shown = pulumi.Output.isInstance(value) ? "the recorded value" : JSON.stringify(value);
     return api(o, "setting", opts.title ?? `Set ${name} = ${shown}`, { name, value, optional: opts.optional ?? false,
-        ...(opts.refuseProtected ? { refuseProtected: opts.refuseProtected } : {}) });
+        ...(opts.refuseProtected ? { refuseProtected: opts.refuseProtected } : {}),
+        ...(opts.requireSettings ? { requireSettings: opts.requireSettings } : {}) });
 }
 
 /** Note the current values of settings so a later step can restore them. */
-export function settingsRecord(o: OrchestratorArgs, names: string[], refuseProtected?: string[]): StepDef {
-    return api(o, "settings-record", `Take note of ${names.join(", ")}`, { names, ...(refuseProtected ? { refuseProtected } : {}) });
+export function settingsRecord(o: OrchestratorArgs, names: string[], refuseProtected?: string[],
+    requireSettings?: Record<string, string>): StepDef {
+    return api(o, "settings-record", `Take note of ${names.join(", ")}`,
+        { names, ...(refuseProtected ? { refuseProtected } : {}), ...(requireSettings ? { requireSettings } : {}) });
 }
 
 /** Cross-check settings against the values agreed with the development team. */

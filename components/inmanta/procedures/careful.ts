@@ -26,8 +26,12 @@ export class CarefulDeploy extends pulumi.ComponentResource {
         const o = args.orchestrator;
         const seq = new Sequence(this, args.runKey, "careful-deploy");
         const refuse = changedSettings(args, [...INTERVAL_SETTINGS, "auto_deploy", "push_on_auto_deploy", ...AUTOMATION_SETTINGS.map((s) => s.name)]);
-        const first = protectEnvironment(seq, args, "careful", refuse);
-        const noted = seq.add("careful-record-intervals", steps.settingsRecord(o, INTERVAL_SETTINGS, first ? undefined : refuse));
+        // The seed holds the version back with "auto_deploy on, push off"; a server without push_on_auto_deploy
+        // (inmanta-core 15+) deploys a release at once: refused before anything changed, rather than deploying unsupervised.
+        const require = { push_on_auto_deploy: "the careful deploy holds the compiled version back with auto_deploy on and push_on_auto_deploy off" };
+        const first = protectEnvironment(seq, args, "careful", refuse, require);
+        const noted = seq.add("careful-record-intervals", steps.settingsRecord(o, INTERVAL_SETTINGS, first ? undefined : refuse,
+            first ? undefined : require));
         for (const name of INTERVAL_SETTINGS) {
             seq.add(settingStepId("careful", `${name}_off`), steps.setting(o, name, "0", { title: `Disable spontaneous deployment: ${name} = 0` }));
         }

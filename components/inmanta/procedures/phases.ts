@@ -13,10 +13,11 @@ import { BackupArgs, LsmArgs, NorthboundArgs, ProcedureArgs } from "./types";
  * `refuse`: the settings the procedure changes, checked by this first step (see steps.setting). Returns
  * whether a step was added.
  */
-export function protectEnvironment(seq: Sequence, a: ProcedureArgs, prefix: string, refuse?: string[]): boolean {
+export function protectEnvironment(seq: Sequence, a: ProcedureArgs, prefix: string, refuse?: string[],
+    requireSettings?: Record<string, string>): boolean {
     if (a.protectedEnvironment === false) return false;
     seq.add(`${prefix}-protected-environment`, steps.setting(a.orchestrator, "protected_environment", true,
-        { title: "Verify that environment safety settings are on: protected_environment = True", refuseProtected: refuse }));
+        { title: "Verify that environment safety settings are on: protected_environment = True", refuseProtected: refuse, requireSettings }));
     return true;
 }
 

@@ -17,6 +17,8 @@ case "$INMANTA_VERSION" in
     UPGRADE_PG_BINDIR="$(echo "$_line_pg" | sed -n 1p)"
     UPGRADE_PG_CLIENT_BINDIR="$(echo "$_line_pg" | sed -n 2p)"
     export UPGRADE_INMANTA_PYTHON UPGRADE_PG_BINDIR UPGRADE_PG_CLIENT_BINDIR
+    # the steps' pg_dump/pg_restore/psql must be of the server's major (pg_dump refuses a newer server)
+    case ":$PATH:" in *":$UPGRADE_PG_CLIENT_BINDIR:"*) ;; *) export PATH="$UPGRADE_PG_CLIENT_BINDIR:$PATH";; esac
     unset _line_pg
     ;;
   *)

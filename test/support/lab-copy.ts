@@ -149,6 +149,8 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s,
     const base: NodeJS.ProcessEnv = { ...process.env };
     for (const k of ["UPGRADE_INMANTA_PYTHON", "UPGRADE_PG_BINDIR", "UPGRADE_PG_CLIENT_BINDIR", "UPGRADE_INMANTA_VENV"]) delete base[k];
     Object.assign(base, line);
+    // as scripts/inmanta/line.sh does for the lab: the steps' pg_dump and psql of the server's major
+    if (line.UPGRADE_PG_CLIENT_BINDIR) base.PATH = `${line.UPGRADE_PG_CLIENT_BINDIR}:${base.PATH ?? ""}`;
     const env = { ...base, PULUMI_BACKEND_URL: "", CI: "true" };
     const inmantaDir = path.join(dir, ".lab", "inmanta");
     // What scripts/lab.sh sets up before `pulumi up`.

@@ -13,18 +13,23 @@
  *    Each round changes one resource in the environment's project folder, compiles (no update),
  *    dry-runs and deploys that version (incremental, so only the changed resource is deployed).
  *
- * Options: --rounds N   --only upgrade|notice   --keep (leave the lab copy and its services)
+ * 3. Time to halt (emergency stop), on both inmanta-core lines side by side (14.0.0 and 20.1.0): from the
+ *    halt request until the server says halted, and the same for resume; the lab test only asserts that
+ *    the halt happened.
+ * The line of parts 1 and 2: INMANTA_VERSION (default 20.1.0).
+ *
+ * Options: --rounds N   --only upgrade|notice|halt   --keep (leave the lab copy and its services)
  * Results: a table on stdout and bench/results/inmanta.json.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "../cli/args";
 import { InmantaClient } from "../components/inmanta/client";
-import { get, resourceActions } from "../test/lab/server-checks";
-import { LabCopy, makeLabCopy } from "../test/support/lab-copy";
+import { environmentHalted, get, resourceActions } from "../test/lab/server-checks";
+import { INMANTA_LINES, LabCopy, makeLabCopy } from "../test/support/lab-copy";
 import { machine, median, round, say, table, writeResults } from "./support/report";
 
-const USAGE = "usage: npm run bench -- inmanta [--rounds 10] [--only upgrade|notice] [--keep]";
+const USAGE = "usage: npm run bench -- inmanta [--rounds 10] [--only upgrade|notice|halt] [--keep]";
 const GOAL_NOTICE_S = 1;
 
 interface CompileReport {
@@ -165,20 +170,73 @@ async function benchNotice(lab: LabCopy, rounds: number) {
     return { rounds, goalSeconds: GOAL_NOTICE_S, rows, delaysMs: delays, serverMs: durations };
 }
 
+/** Halt and resume `rounds` times: request -> the server says halted (resumed), in ms. */
+async function benchHalt(lab: LabCopy, rounds: number) {
+    const client = new InmantaClient({ url: lab.url, environment: lab.environment }, { waitTimeoutMs: 600_000 });
+    const until = async (halted: boolean, from: number) => {
+        while ((await environmentHalted(lab.url, lab.environment)) !== halted) {
+            if (Date.now() - from > 120_000) throw new Error(`the server did not say halted=${halted} within 120 s`);
+            await new Promise(r => setTimeout(r, 25));
+        }
+        return Date.now() - from;
+    };
+    const halt: number[] = [];
+    const resume: number[] = [];
+    try {
+        for (let i = 0; i < rounds; i++) {
+            let t = Date.now();
+            await client.halt();
+            halt.push(await until(true, t));
+            t = Date.now();
+            await client.resume();
+            resume.push(await until(false, t));
+        }
+    } finally {
+        client.close();
+    }
+    return { line: lab.inmantaVersion, rounds, haltMs: halt, resumeMs: resume, medianHaltS: sec(median(halt)), medianResumeS: sec(median(resume)) };
+}
+
+/** Part 3 on every line: the main copy for its own line, one more copy (set up, no upgrade) for each other. */
+async function benchHaltLines(main: LabCopy, rounds: number) {
+    say(`== time to halt and resume: ${rounds} rounds on each line`);
+    const rows = [];
+    for (const line of INMANTA_LINES) {
+        let lab = main;
+        if (line !== main.inmantaVersion) {
+            lab = await makeLabCopy(undefined, { inmantaVersion: line });
+            const setup = lab.tryLab(["--setup-only"]);
+            if (setup.status !== 0) {
+                lab.remove();
+                throw new Error(`lab setup (${line}) failed:\n${setup.output.slice(-4000)}`);
+            }
+        }
+        try {
+            rows.push(await benchHalt(lab, rounds));
+        } finally {
+            if (lab !== main) lab.remove();
+        }
+    }
+    say(table(["inmanta-core", "median halt s", "max halt s", "median resume s", "max resume s"],
+        rows.map(r => [r.line, r.medianHaltS.toFixed(3), sec(Math.max(...r.haltMs)).toFixed(3), r.medianResumeS.toFixed(3), sec(Math.max(...r.resumeMs)).toFixed(3)])));
+    return rows;
+}
+
 export async function main(argv: string[]): Promise<number> {
     const args = parseArgs(argv, { rounds: "string", only: "string", keep: "boolean" }, USAGE);
     const rounds = Number(args.rounds ?? 10);
     if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer\n${USAGE}`);
-    if (args.only && !["upgrade", "notice"].includes(args.only)) throw new Error(USAGE);
+    if (args.only && !["upgrade", "notice", "halt"].includes(args.only)) throw new Error(USAGE);
     say("setting up a lab copy (PostgreSQL, Inmanta server, release A deployed) ...");
     const lab = await makeLabCopy();
-    const results: Record<string, unknown> = { machine: machine({ inmantaCore: "14.0.0" }) };
+    const results: Record<string, unknown> = { machine: machine({ inmantaCore: lab.inmantaVersion }) };
     try {
         const setup = lab.tryLab(["--setup-only"]);
         if (setup.status !== 0) throw new Error(`lab setup failed:\n${setup.output.slice(-4000)}`);
         say(`lab set up in ${setup.seconds.toFixed(1)} s (${lab.dir})`);
-        if (args.only !== "notice") results.upgrade = await benchUpgrade(lab);
-        if (args.only !== "upgrade") results.notice = await benchNotice(lab, rounds);
+        if (!args.only || args.only === "upgrade") results.upgrade = await benchUpgrade(lab);
+        if (!args.only || args.only === "notice") results.notice = await benchNotice(lab, rounds);
+        if (!args.only || args.only === "halt") results.halt = await benchHaltLines(lab, Math.min(rounds, 5));
     } finally {
         if (args.keep) {
             say(`lab copy kept: ${lab.dir} (stop it: scripts/inmanta/lab.sh down ${lab.inmantaDir})`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run lab`: the upgrade, for real, on this machine.
-#   1. installs what is missing (npm packages, the engine, the orchestrator's virtualenv, PostgreSQL);
+#   1. installs what is missing (npm packages, the engine, the orchestrator line of INMANTA_VERSION:
+#      20.1.0 by default, or 14.0.0; its interpreter, PostgreSQL and virtualenv);
 #   2. starts PostgreSQL and the Inmanta server (state in .lab/), production on release A;
 #   3. publishes the target release and runs `pulumi up --yes` on stack `lab` (or --stack NAME);
 #   4. prints what ran, then stops the services (--keep-running leaves them up to look around;
@@ -35,11 +36,19 @@ done
 [[ "$stack" =~ ^[A-Za-z0-9_.-]+$ && -f "stacks/Pulumi.$stack.yaml" ]] || { echo "lab: no stack file stacks/Pulumi.$stack.yaml" >&2; exit 2; }
 
 source scripts/setup.sh
+# INMANTA_VERSION (default 20.1.0) picks the orchestrator line
+source scripts/inmanta/line.sh
 bash scripts/inmanta/venv.sh >/dev/null
 
 eval "$(node bin/lab.js info --stack "$stack")"
 export UPGRADE_LAB_DIR="$root/.lab"
 mkdir -p "$UPGRADE_LAB_DIR" && chmod 755 "$UPGRADE_LAB_DIR"
+# A lab set up for another inmanta-core line starts over (its database and its engine state belong to that line).
+if [ -f "$UPGRADE_LAB_DIR/inmanta/lab.env" ] && [ "$(. "$UPGRADE_LAB_DIR/inmanta/lab.env"; echo "${INMANTA_VERSION:-14.0.0}")" != "$INMANTA_VERSION" ]; then
+  echo "== the lab in $UPGRADE_LAB_DIR was set up for another inmanta-core line: starting over on $INMANTA_VERSION" >&2
+  bash scripts/inmanta/lab.sh down "$UPGRADE_LAB_DIR/inmanta" >/dev/null 2>&1 || true
+  rm -rf "$UPGRADE_LAB_DIR/inmanta" "$UPGRADE_LAB_DIR/outputs.json" "$root/.pulumi-state"
+fi
 export UPGRADE_INMANTA_PG_PORT="$LAB_PG_PORT" UPGRADE_INMANTA_PORT="$LAB_HTTP_PORT" UPGRADE_INMANTA_ENV_ID="$LAB_ENV_ID"
 
 stop() { $keep || bash scripts/inmanta/lab.sh down "$UPGRADE_LAB_DIR/inmanta" >/dev/null 2>&1 || true; }

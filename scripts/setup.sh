@@ -27,6 +27,14 @@ fi
 bash "$root/scripts/engine/openssh.sh"
 # A headless browser for the upgrade report's timeline test (Debian's chromium).
 bash "$root/scripts/tools/chromium.sh" >/dev/null
+# The orchestrator lines the lab tests run against (inmanta-core 14.0.0 and 20.1.0: interpreter, PostgreSQL,
+# virtualenv), built once into ~/.cache/upgrade-as-code; a failed part fails the setup naming its step.
+# Checked once per run: the lab copies the tests start inherit the mark.
+if [ "${UPGRADE_INMANTA_LINES_READY:-}" != 1 ]; then
+    echo "== inmanta-core lines" >&2
+    bash "$root/scripts/inmanta/install.sh"
+    export UPGRADE_INMANTA_LINES_READY=1
+fi
 echo "== engine" >&2
 # shellcheck source=engine/env.sh
 source "$root/scripts/engine/env.sh"

@@ -372,6 +372,150 @@ describe("InmantaClient: release, deploy, health", () => {
     });
 });
 
+/*
+ * inmanta-core 15.0 and later (20.1.0 here): the fake follows what a real 20.1.0 server answered
+ * (shared/notes/inmanta-20.md). Deploy state rules: inmanta-core src/inmanta/deploy/scheduler.py
+ * (the scheduler reads a released version some time after the release) and
+ * src/inmanta/server/services/resourceservice.py (GET /api/v2/resource rows, deploy_summary).
+ */
+describe("InmantaClient: both server lines (14.0.0 and 20.1.0)", () => {
+    const B = [
+        { id: FILE, attributes: { content: "port=9090\n" } },
+        { id: SERVICE, attributes: { state: "restarted" } },
+        { id: MOTD, attributes: { content: "welcome\n", mode: 644, purged: false } },
+    ];
+
+    it("reads the server's version once, from GET /api/v1/serverstatus", async () => {
+        for (const [flavor, version, scheduler] of [["14", "14.0.0", false], ["20", "20.1.0", true]] as const) {
+            const { client, fake } = await setup({ flavor });
+            assert.deepEqual(await client.serverVersion(), { version, major: Number(version.split(".")[0]), scheduler });
+            await client.health();
+            await client.health();
+            assert.equal(fake.requestsTo("GET", "/api/v1/serverstatus").length, 1, flavor);
+        }
+    });
+
+    it("20.x: waits until the scheduler took the version, then reports the failed resource", async () => {
+        const { client, fake } = await setup({ flavor: "20", schedulerLagMs: 600, compile: { durationMs: 20 }, deploy: { durationMs: 300, failures: [SERVICE] } });
+        await client.setSetting("auto_deploy", false);
+        fake.compileBehavior.resources = B;
+        const { version } = await client.compile({ update: true });
+        // push: false is ignored by 20.x: the release deploys anyway
+        await client.release(version!, { push: false });
+        // the trap: right after the release the rows carry the new version with the old states
+        const early = (await (await fetch(`${fake.url}/api/v2/resource?deploy_summary=true`, { headers: { "X-Inmanta-tid": fake.environment } })).json()) as
+            { data: Array<{ resource_version_id: string; status: string }> };
+        assert.deepEqual(early.data.map((r) => [r.resource_version_id.endsWith(`,v=${version}`), r.status]), [[true, "deployed"], [true, "deployed"], [true, "deployed"]]);
+        const v1 = (await (await fetch(`${fake.url}/api/v1/version/${version}`, { headers: { "X-Inmanta-tid": fake.environment } })).json()) as { model: Record<string, unknown> };
+        assert.equal("deployed" in v1.model || "done" in v1.model || "result" in v1.model, false);
+
+        fake.clearRequests();
+        const result = await client.waitForDeploy(version!, { timeoutMs: 10_000 });
+        assert.deepEqual({ result: result.result, failed: result.failed, done: result.done, total: result.total, deployed: result.byStatus.deployed },
+            { result: "failed", failed: [SERVICE], done: 3, total: 3, deployed: 2 });
+        // no resource row was read before the scheduler had the version
+        const calls = fake.callSequence().filter((c) => c === "GET /api/v2/scheduler_status" || c === "GET /api/v2/resource");
+        const firstRows = calls.indexOf("GET /api/v2/resource");
+        assert.ok(firstRows > 1, `scheduler_status polled until taken before the rows: ${calls.join(", ")}`);
+        assert.ok(calls.slice(0, firstRows).every((c) => c === "GET /api/v2/scheduler_status"));
+        assert.equal(fake.schedulerVersion, version);
+
+        const health = await client.health();
+        assert.deepEqual({ version: health.version, healthy: health.healthy, failed: health.failed, deploying: health.deploying },
+            { version, healthy: false, failed: [SERVICE], deploying: false });
+        assert.equal((await client.latestVersion())?.result, "failed");
+    });
+
+    it("20.x: a deploy without failures ends successful; health reports deploying while the scheduler catches up", async () => {
+        const { client, fake } = await setup({ flavor: "20", schedulerLagMs: 500, compile: { durationMs: 20 }, deploy: { durationMs: 100 } });
+        await client.setSetting("auto_deploy", false);
+        fake.compileBehavior.resources = B;
+        const { version } = await client.compile({ update: false });
+        await client.release(version!);
+        const during = await client.health();
+        assert.deepEqual({ deploying: during.deploying, healthy: during.healthy }, { deploying: true, healthy: false });
+        const result = await client.waitForDeploy(version!, { timeoutMs: 10_000 });
+        assert.deepEqual({ result: result.result, failed: result.failed, done: result.done }, { result: "success", failed: [], done: 3 });
+        assert.equal((await client.health()).healthy, true);
+    });
+
+    it("14.0.0: the deploy state still comes from GET /api/v1/version/<id> (no scheduler call)", async () => {
+        const { client, fake } = await setup({ flavor: "14", compile: { durationMs: 20 }, deploy: { durationMs: 100, failures: [SERVICE] } });
+        await client.setSetting("auto_deploy", false);
+        fake.compileBehavior.resources = B;
+        const { version } = await client.compile({ update: false });
+        await client.release(version!);
+        const result = await client.waitForDeploy(version!, { timeoutMs: 10_000 });
+        assert.deepEqual({ result: result.result, failed: result.failed }, { result: "failed", failed: [SERVICE] });
+        assert.equal(fake.requestsTo("GET", "/api/v2/scheduler_status").length, 0);
+    });
+
+    it("20.x: the removed settings are unknown (no request sent), the new ones are there", async () => {
+        const { client, fake } = await setup({ flavor: "20" });
+        for (const gone of ["push_on_auto_deploy", "agent_trigger_method_on_auto_deploy", "environment_agent_trigger_method", "autostart_agent_map"]) {
+            assert.equal(await client.hasSetting(gone), false, gone);
+            const err = await rejection(client.setSetting(gone, false));
+            assert.ok(err instanceof UnknownSettingError, gone);
+        }
+        assert.equal(fake.requestsTo("POST").length, 0);
+        assert.equal(await client.getSetting("redeploy_failed_on_export"), false);
+    });
+
+    it("a dry run while halted: 20.x answers 409 (named in the error), 14.0.0 runs it with every resource agent_down", async () => {
+        const v20 = await setup({ flavor: "20" });
+        await v20.client.halt();
+        const err = await rejection(v20.client.dryrun(1, { timeoutMs: 5_000 }));
+        assert.ok(err instanceof InmantaError);
+        assert.equal(err.status, 409);
+        assert.match(err.message, /POST \/api\/v2\/dryrun\/1/);
+        assert.match(err.message, /is halted/);
+
+        const v14 = await setup({ flavor: "14" });
+        await v14.client.halt();
+        const report = await v14.client.dryrun(1, { timeoutMs: 5_000 });
+        assert.deepEqual(report.summary.byStatus, { agent_down: 4 });
+    });
+
+    it("20.x: there is no internal agent: a deploy on it is refused naming the call and the server's message", async () => {
+        const { client } = await setup({ flavor: "20" });
+        const err = await rejection(client.deployAgent("internal", { repair: true }));
+        assert.ok(err instanceof InmantaError);
+        assert.equal(err.status, 404);
+        assert.match(err.message, /POST \/api\/v1\/deploy/);
+        assert.match(err.message, /No agent could be reached/);
+    });
+
+    it("20.x: a failing scheduler_status call names the call, the status and the server's message", async () => {
+        const { client, fake } = await setup({ flavor: "20", compile: { durationMs: 20 } });
+        await client.setSetting("auto_deploy", false);
+        fake.compileBehavior.resources = B;
+        const { version } = await client.compile({ update: false });
+        await client.release(version!);
+        fake.injectFault({ path: "/api/v2/scheduler_status", fault: { kind: "status", status: 403, message: "Access denied: no scheduler for you" } });
+        const err = await rejection(client.waitForDeploy(version!, { timeoutMs: 5_000 }));
+        assert.ok(err instanceof InmantaError);
+        assert.equal(err.status, 403);
+        assert.match(err.message, /GET \/api\/v2\/scheduler_status/);
+        assert.match(err.message, /no scheduler for you/);
+    });
+
+    it("20.1.0: a paused agent still runs the first task queued after the pause (as the real server does)", async () => {
+        const { client, fake } = await setup({ flavor: "20", schedulerLagMs: 10, compile: { durationMs: 20 }, deploy: { durationMs: 50 } });
+        await client.setSetting("auto_deploy", false);
+        fake.compileBehavior.resources = [
+            { id: FILE, attributes: { content: "port=9090\n" } },
+            { id: SERVICE, attributes: { state: "restarted" } },
+            { id: MOTD, attributes: { content: "welcome\n", mode: 644, purged: false } },
+        ];
+        const { version } = await client.compile({ update: false });
+        await client.pauseAgents();
+        await client.release(version!);
+        await new Promise((r) => setTimeout(r, 400));
+        const deployed = fake.resourceActions.filter((a) => a.version === version).map((a) => a.resource_version_ids[0]);
+        assert.deepEqual(deployed, [`${FILE},v=${version}`], "one task of the paused agent1 ran; agent2 had nothing to deploy");
+    });
+});
+
 describe("InmantaClient: transport", () => {
     it("retries a 500 twice and succeeds on the third request", async () => {
         const { client, fake, logs } = await setup();

@@ -140,6 +140,49 @@ describe("step runner against an Inmanta API server", function () {
         await assert.rejects(required.result, /push_on_auto_deploy/);
     });
 
+    // A setting fixed in project.yml is refused by the server (403; inmanta-core
+    // src/inmanta/server/services/environmentservice.py): the procedure's first step refuses to start.
+    it("refuses to start when a setting the procedure changes is fixed in project.yml, before anything changed", async () => {
+        for (const flavor of ["14", "20"] as const) {
+            await fake?.stop();
+            await startFake({ flavor, protectedSettings: ["auto_deploy"], settings: { protected_environment: false } });
+            const s = step("setting", { name: "protected_environment", value: true, optional: false, refuseProtected: ["protected_environment", "auto_deploy"] });
+            await assert.rejects(s.result, /this procedure must change auto_deploy \(protected by project\.yml\), which the environment_settings of project\.yml fix.*nothing was changed/s);
+            assert.deepEqual(fake.requestsTo("POST"), [], flavor);
+            assert.equal(fake.settingValue("protected_environment"), false);
+        }
+    });
+
+    it("the careful deploy, which depends on push_on_auto_deploy, stops at its first step on 20.x, before anything changed", async () => {
+        await startFake({ flavor: "20", settings: { protected_environment: false } });
+        const s = step("setting", { name: "protected_environment", value: true, optional: false,
+            requireSettings: { push_on_auto_deploy: "holds the version back" }, refuseProtected: ["protected_environment"] });
+        await assert.rejects(s.result, /depends on push_on_auto_deploy \(holds the version back\), which inmanta-core 20\.1\.0 does not have \(removed in 15\.0\); nothing was changed/);
+        assert.deepEqual(fake.requestsTo("POST"), []);
+        await fake.stop();
+        await startFake({ flavor: "14", settings: { protected_environment: false } });
+        const ok = step("setting", { name: "protected_environment", value: true, optional: false, requireSettings: { push_on_auto_deploy: "x" } });
+        assert.equal((await ok.result).applied, true);
+    });
+
+    it("on 20.x a dry run of a halted environment fails its step saying so (the server answers 409)", async () => {
+        await startFake({ flavor: "20" });
+        await step("agents-pause", {}).result;
+        fake.clearRequests();
+        await (await fetch(`${url}/api/v2/actions/environment/halt`, { method: "POST", headers: { "X-Inmanta-tid": fake.environment } })).text();
+        await assert.rejects(step("dryrun", { version: 1 }).result,
+            /the environment is halted \(emergency stop\): resume it \(npm run resume\) before the dry run; POST \/api\/v2\/dryrun\/1.*409.*is halted/s);
+    });
+
+    it("on 20.x a deploy in which a resource fails fails its step naming the resource", async () => {
+        await startFake({ flavor: "20", settings: { auto_deploy: false }, schedulerLagMs: 300 });
+        fake.deployBehavior.failures = ["std::File[agent2,path=/etc/motd]"];
+        fake.compileBehavior.resources = [{ id: "std::File[agent2,path=/etc/motd]", attributes: { content: "changed\n" } }];
+        const version = (await step("compile", { update: false, expectNoDeploy: true }).result).version as number;
+        await assert.rejects(step("deploy", { version }).result, /1 failed resource\(s\): std::File\[agent2,path=\/etc\/motd\]/);
+        await assert.rejects(step("health-check", {}).result, /not healthy: 1 resource\(s\) failed: std::File\[agent2,path=\/etc\/motd\]/);
+    });
+
     it("fails a compile that would start a deploy on its own (auto_deploy still on)", async () => {
         await startFake({ settings: { auto_deploy: true } });
         await assert.rejects(step("compile", { update: false, expectNoDeploy: true }).result, /started to deploy on its own/);

@@ -19,7 +19,39 @@ type Handler = (ctx: StepContext, client: InmantaClient) => Promise<Record<strin
 const isSettingValue = (v: unknown): v is SettingValue =>
     ["boolean", "number", "string"].includes(typeof v) || (!!v && typeof v === "object" && !Array.isArray(v));
 
+/**
+ * The first step of a procedure: a setting the procedure changes that the server reports as fixed in
+ * project.yml (`protected`, `protected_by`) would be refused with 403 halfway through; refuse it here,
+ * before anything changed. inmanta-core src/inmanta/server/services/environmentservice.py refuses the
+ * update of a protected setting; a real 20.1.0 server: shared/notes/inmanta-20.md.
+ */
+async function refuseProtected(ctx: StepContext, client: InmantaClient): Promise<void> {
+    await requireSettings(ctx, client);
+    if (ctx.params.refuseProtected === undefined) return;
+    const names = param(ctx, "refuseProtected", isStringArray, "a list of setting names");
+    const defs = await client.settingDefinitions();
+    const fixed = names.filter((n) => defs[n]?.protected === true);
+    if (fixed.length === 0) return;
+    const list = fixed.map((n) => `${n} (protected by ${defs[n].protected_by ?? "project.yml"})`).join(", ");
+    throw new StepFailure(`this procedure must change ${list}, which the environment_settings of project.yml fix: ` +
+        "the server refuses to change a setting set there (403). Remove it from project.yml (or the procedure's need for it) " +
+        "and recompile; nothing was changed");
+}
+
+/** The first step of a procedure that depends on settings: one the server lacks stops it before anything changed. */
+async function requireSettings(ctx: StepContext, client: InmantaClient): Promise<void> {
+    const needed = ctx.params.requireSettings as Record<string, string> | undefined;
+    if (!needed || typeof needed !== "object") return;
+    const defs = await client.settingDefinitions();
+    const missing = Object.keys(needed).filter((n) => !(n in defs));
+    if (missing.length === 0) return;
+    const server = await client.serverVersion().then((v) => `inmanta-core ${v.version}`, () => "this server");
+    throw new StepFailure(`this procedure depends on ${missing.map((n) => `${n} (${needed[n]})`).join(", ")}, ` +
+        `which ${server} does not have (removed in 15.0); nothing was changed`);
+}
+
 async function setting(ctx: StepContext, client: InmantaClient) {
+    await refuseProtected(ctx, client);
     const name = param(ctx, "name", isString, "a setting name");
     const value = param(ctx, "value", isSettingValue, "a setting value");
     if (ctx.params.optional === true && !(await client.hasSetting(name))) {
@@ -32,6 +64,7 @@ async function setting(ctx: StepContext, client: InmantaClient) {
 }
 
 async function settingsRecord(ctx: StepContext, client: InmantaClient) {
+    await refuseProtected(ctx, client);
     const names = param(ctx, "names", isStringArray, "a list of setting names");
     const values: Record<string, unknown> = {};
     for (const name of names) {
@@ -42,6 +75,7 @@ async function settingsRecord(ctx: StepContext, client: InmantaClient) {
 }
 
 async function settingsCheck(ctx: StepContext, client: InmantaClient) {
+    await refuseProtected(ctx, client);
     const expected = (ctx.params.expected ?? {}) as Record<string, unknown>;
     const definitions = await client.settingDefinitions();
     const settings: Record<string, unknown> = {};
@@ -88,7 +122,16 @@ async function healthCheck(ctx: StepContext, client: InmantaClient) {
 
 async function dryrun(ctx: StepContext, client: InmantaClient) {
     const version = param(ctx, "version", isNumber, "a version number");
-    const report = await client.dryrun(version);
+    let report;
+    try {
+        report = await client.dryrun(version);
+    } catch (err) {
+        // 20.x refuses a dry run of a halted environment (409; 14.x ran it with every resource agent_down)
+        if (err instanceof InmantaError && err.status === 409 && /halted/i.test(err.message)) {
+            throw new StepFailure(`the environment is halted (emergency stop): resume it (npm run resume) before the dry run; ${err.message}`);
+        }
+        throw err;
+    }
     const decision = decideApproval(report.changes, { digests: [], allow: [], allowEmpty: true });
     ctx.log(`dry run ${report.id} of version ${version}: ${report.changes.length} change(s), digest ${decision.digest}`);
     for (const c of report.changes) ctx.log(`  ${c.status} ${c.resourceId}`);

@@ -13,21 +13,30 @@ function api(o: OrchestratorArgs, kind: string, title: string, params: Record<st
     return { kind, title, params: { environment: o.environment, ...params }, runner: { environment: runnerEnvironment(o), stdin } };
 }
 
-/** Set an environment setting; the result records the value found before (`previous`). */
+/**
+ * Set an environment setting; the result records the value found before (`previous`).
+ * `refuseProtected`: the settings the whole procedure changes; the first step of a procedure carries them,
+ * and refuses to start when the server reports one as fixed in project.yml (it could not be changed later).
+ */
 export function setting(o: OrchestratorArgs, name: string, value: pulumi.Input<unknown>,
-    opts: { optional?: boolean; title?: string } = {}): StepDef {
+    opts: { optional?: boolean; title?: string; refuseProtected?: string[]; requireSettings?: Record<string, string> } = {}): StepDef {
     const shown = pulumi.Output.isInstance(value) ? "the recorded value" : JSON.stringify(value);
-    return api(o, "setting", opts.title ?? `Set ${name} = ${shown}`, { name, value, optional: opts.optional ?? false });
+    return api(o, "setting", opts.title ?? `Set ${name} = ${shown}`, { name, value, optional: opts.optional ?? false,
+        ...(opts.refuseProtected ? { refuseProtected: opts.refuseProtected } : {}),
+        ...(opts.requireSettings ? { requireSettings: opts.requireSettings } : {}) });
 }
 
 /** Note the current values of settings so a later step can restore them. */
-export function settingsRecord(o: OrchestratorArgs, names: string[]): StepDef {
-    return api(o, "settings-record", `Take note of ${names.join(", ")}`, { names });
+export function settingsRecord(o: OrchestratorArgs, names: string[], refuseProtected?: string[],
+    requireSettings?: Record<string, string>): StepDef {
+    return api(o, "settings-record", `Take note of ${names.join(", ")}`,
+        { names, ...(refuseProtected ? { refuseProtected } : {}), ...(requireSettings ? { requireSettings } : {}) });
 }
 
 /** Cross-check settings against the values agreed with the development team. */
-export function settingsCheck(o: OrchestratorArgs, expected: Record<string, unknown>): StepDef {
-    return api(o, "settings-check", "Cross-check the environment settings with the development team", { expected });
+export function settingsCheck(o: OrchestratorArgs, expected: Record<string, unknown>, refuseProtected?: string[]): StepDef {
+    return api(o, "settings-check", "Cross-check the environment settings with the development team",
+        { expected, ...(refuseProtected ? { refuseProtected } : {}) });
 }
 
 /** Recompile (update=true is "Update project & recompile"); the result holds the new `version`. */

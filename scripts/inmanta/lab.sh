@@ -43,6 +43,13 @@ case "$ACTION" in
     fi
     ENV_ID="$(bash "$HERE/setup-env.sh" "$URL" "$NAME" "$REPO_URL" release | tail -n1)"
     bash "$HERE/pg.sh" psql "$DIR/pg" "$PG_PORT" -q -v env_id="$ENV_ID" -f "$ROOT/lab/inmanta/fixtures.sql" >/dev/null
+    # inmanta-core 15+ keeps the project folder in state/server/<env>/compiler, 14.x in
+    # state/server/environments/<env>: the 14.x path (the one the lab stacks name) points there.
+    STATE="$DIR/server/state/server"
+    if [[ "${UPGRADE_INMANTA_VERSION:-14.0.0}" != 14.* && ! -e "$STATE/environments/$ENV_ID" ]]; then
+      mkdir -p "$STATE/environments"
+      ln -sfn "../$ENV_ID/compiler" "$STATE/environments/$ENV_ID"
+    fi
     cat >"$DIR/lab.env" <<EOF
 URL=$URL
 ENV_ID=$ENV_ID
@@ -52,6 +59,7 @@ REPO_URL=$REPO_URL
 SERVER_DIR=$DIR/server
 FILES_DIR=$DIR/server/files
 PROJECT_DIR=$DIR/server/state/server/environments/$ENV_ID
+INMANTA_VERSION=${UPGRADE_INMANTA_VERSION:-14.0.0}
 EOF
     cat "$DIR/lab.env"
     ;;

@@ -5,7 +5,7 @@
 #   scripts/inmanta/pg.sh stop   DIR        stop (fast shutdown); PORT is accepted and ignored
 #   scripts/inmanta/pg.sh status DIR        exit 0 when running
 #   scripts/inmanta/pg.sh psql   DIR PORT [PSQL ARGS...]   psql on database "inmanta" as postgres
-#   scripts/inmanta/pg.sh bindir            print the PostgreSQL bin folder (pg_dump, pg_restore, ...)
+#   scripts/inmanta/pg.sh bindir            print the PostgreSQL client bin folder (pg_dump, pg_restore, psql)
 #
 # Layout: DIR/data (PGDATA), DIR/run (unix socket), DIR/postgres.log.
 # Listens on 127.0.0.1:PORT only, superuser "postgres", trust auth (local tests only).
@@ -14,7 +14,8 @@
 # the system user ${UPGRADE_PG_USER:-postgres} (created by the Debian package; created here
 # when missing) and chowns DIR to it: DIR and its parents must be traversable by that user
 # (so not under /root; /tmp or the work tree are fine).
-# Binaries: ${UPGRADE_PG_BINDIR}, else the newest /usr/lib/postgresql/*/bin, else
+# Binaries: ${UPGRADE_PG_BINDIR} (server) and ${UPGRADE_PG_CLIENT_BINDIR} (psql, createdb, pg_dump; default:
+# the server's folder), else the newest /usr/lib/postgresql/*/bin, else
 # `apt-get install -y postgresql` (root only).
 set -euo pipefail
 
@@ -51,6 +52,8 @@ if [[ -z "$BIN" ]]; then
   BIN="$(find_bindir)" || die "postgresql installed but no /usr/lib/postgresql/*/bin/pg_ctl"
 fi
 
+CLIENT="${UPGRADE_PG_CLIENT_BINDIR:-$BIN}"
+
 # as_pg CMD...: run CMD as the cluster owner
 if [[ "$(id -u)" == 0 ]]; then
   if ! id -u "$PG_USER" >/dev/null 2>&1; then
@@ -81,6 +84,9 @@ case "$ACTION" in
       as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 \
         || { cat "$DIR/initdb.log" >&2; die "initdb failed"; }
     fi
+    # a data folder of another major version (a lab switched between inmanta-core lines) will not start
+    have="$(cat "$DATA/PG_VERSION")"; want="$("$BIN/postgres" --version | sed -E 's/.* ([0-9]+)\..*/\1/')"
+    [[ "$have" == "$want" ]] || die "$DATA holds a PostgreSQL $have cluster, the binaries in $BIN are $want: remove $DIR or pick the matching INMANTA_VERSION"
     mkdir -p "$SOCK"
     [[ "$(id -u)" == 0 ]] && { chown "$PG_USER" "$SOCK"; touch "$LOGFILE"; chown "$PG_USER" "$LOGFILE"; }
     if pg_running; then
@@ -90,8 +96,8 @@ case "$ACTION" in
         -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$SOCK -c fsync=off -c max_connections=200" >&2 \
         || { tail -n 30 "$LOGFILE" >&2; die "pg_ctl start failed"; }
     fi
-    if ! "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='inmanta'" | grep -q 1; then
-      "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres inmanta
+    if ! "$CLIENT/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='inmanta'" | grep -q 1; then
+      "$CLIENT/createdb" -h 127.0.0.1 -p "$PORT" -U postgres inmanta
       log "created database inmanta"
     fi
     echo "postgresql://postgres@127.0.0.1:$PORT/inmanta"
@@ -113,10 +119,10 @@ case "$ACTION" in
   psql)
     [[ -n "$PORT" ]] || die "usage: $0 psql DIR PORT [PSQL ARGS...]"
     shift 3
-    exec "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d inmanta -v ON_ERROR_STOP=1 "$@"
+    exec "$CLIENT/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d inmanta -v ON_ERROR_STOP=1 "$@"
     ;;
   bindir)
-    echo "$BIN"
+    echo "$CLIENT"
     ;;
   *) die "unknown action $ACTION (start|stop|status|psql|bindir)";;
 esac

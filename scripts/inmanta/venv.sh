@@ -7,7 +7,8 @@
 #   UPGRADE_INMANTA_VERSION  inmanta-core version (default 14.0.0: newest release that
 #                            supports Python 3.11; 15.x needs Python >= 3.12)
 #   UPGRADE_INMANTA_VENV     venv path (default ~/.cache/upgrade-as-code/inmanta-venv-<version>)
-#   UPGRADE_INMANTA_PYTHON   python interpreter to build the venv with (default python3.11, python3)
+#   UPGRADE_INMANTA_PYTHON   python interpreter to build the venv with (default python3.11, python3;
+#                            scripts/inmanta/line.sh sets the self-built 3.13 for the 20.x line)
 set -euo pipefail
 
 VERSION="${UPGRADE_INMANTA_VERSION:-14.0.0}"
@@ -65,8 +66,9 @@ mkdir -p "$(dirname "$VENV")"
 # remove a half-built venv when the install fails
 trap 'rm -rf "$VENV"' ERR
 "$PY" -m venv "$VENV"
-# inmanta-core 14.0.0 imports importlib_metadata without declaring it as a dependency
-PIP_ARGS=(--quiet "inmanta-core==$VERSION" "importlib_metadata")
+PIP_ARGS=(--quiet "inmanta-core==$VERSION")
+# inmanta-core 14.0.0 imports importlib_metadata without declaring it as a dependency (20.x needs nothing extra)
+[[ "$VERSION" == 14.* ]] && PIP_ARGS+=("importlib_metadata")
 [[ -f "$CONSTRAINTS" ]] && PIP_ARGS+=(--constraint "$CONSTRAINTS")
 "$VENV/bin/python" -m pip install "${PIP_ARGS[@]}" >&2
 trap - ERR

@@ -45,14 +45,14 @@ async function newestCompile(lab: LabCopy): Promise<{ force_update: boolean; sta
     return body.data[0];
 }
 
-describe("lab faults: backup, orchestrator down, dry-run approval", function () {
+describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): backup, orchestrator down, dry-run approval", function () {
     this.timeout(15 * 60 * 1000);
     let lab: LabCopy;
     let before0: { entities: string; instances: string };
     let atGate: RunResult;
 
     before(async () => {
-        lab = await makeLabCopy();
+        lab = await makeLabCopy(undefined, { inmantaVersion: "14.0.0" });
         lab.editStack("lab", withoutAllowList);
         const setup = lab.tryLab(["--setup-only"]);
         assert.equal(setup.status, 0, setup.output);
@@ -133,7 +133,7 @@ describe("lab faults: backup, orchestrator down, dry-run approval", function () 
     });
 });
 
-describe("lab faults: compile, export, then the abort with the table restore", function () {
+describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): compile, export, then the abort with the table restore", function () {
     this.timeout(15 * 60 * 1000);
     let lab: LabCopy;
     let before0: { entities: string; instances: string };
@@ -142,12 +142,12 @@ describe("lab faults: compile, export, then the abort with the table restore", f
     const other = randomUUID();
 
     before(async () => {
-        lab = await makeLabCopy();
+        lab = await makeLabCopy(undefined, { inmantaVersion: "14.0.0" });
         lab.editStack("lab", withoutAllowList);
         const setup = lab.tryLab(["--setup-only"]);
         assert.equal(setup.status, 0, setup.output);
         execFileSync("bash", [path.join(lab.dir, "scripts", "inmanta", "pg.sh"), "psql", path.join(lab.inmantaDir, "pg"), String(lab.pgPort),
-            "-q", "-v", `env_id=${other}`, "-f", path.join(lab.dir, "lab", "inmanta", "fixtures.sql")], { stdio: "ignore" });
+            "-q", "-v", `env_id=${other}`, "-f", path.join(lab.dir, "lab", "inmanta", "fixtures.sql")], { stdio: "ignore", env: lab.env });
         before0 = inventory(lab);
         baseline = (await desiredStates(lab.url, lab.environment)).find(s => s.status === "active")!.version;
     });

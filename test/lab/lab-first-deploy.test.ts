@@ -22,14 +22,14 @@ const AUTOMATION_ON = {
 const filesOf = (lab: LabCopy) => path.join(lab.inmantaDir, "server", "files");
 const stepsOf = (lab: LabCopy) => JSON.parse(fs.readFileSync(path.join(lab.dir, ".lab", "outputs.json"), "utf8")).steps as string[];
 
-describe("lab: first deployment of the LSM model (lsm-install) into an empty environment", function () {
+describe("lab (inmanta-core 14.0.0; 20.x: see the README): first deployment of the LSM model (lsm-install) into an empty environment", function () {
     this.timeout(15 * 60 * 1000);
     let lab: LabCopy;
     let env: string;
     let run: RunResult;
 
     before(async () => {
-        lab = await makeLabCopy();
+        lab = await makeLabCopy(undefined, { inmantaVersion: "14.0.0" });
         env = randomUUID();
         lab.writeStack("install", {
             procedure: "lsm-install",
@@ -110,7 +110,7 @@ describe("lab: first deployment of the LSM model (lsm-install) into an empty env
     });
 });
 
-describe("lab: extra careful deploy (careful-deploy), the internal agent then the lab agent, in an empty environment", function () {
+describe("lab (inmanta-core 14.0.0; 20.x: see the README): extra careful deploy (careful-deploy), the internal agent then the lab agent, in an empty environment", function () {
     this.timeout(15 * 60 * 1000);
     let lab: LabCopy;
     let env: string;
@@ -119,7 +119,7 @@ describe("lab: extra careful deploy (careful-deploy), the internal agent then th
     const INTERVALS = { autostart_agent_deploy_interval: "300", autostart_agent_repair_interval: "7200" };
 
     before(async () => {
-        lab = await makeLabCopy();
+        lab = await makeLabCopy(undefined, { inmantaVersion: "14.0.0" });
         env = randomUUID();
         lab.writeStack("careful", {
             procedure: "careful-deploy",

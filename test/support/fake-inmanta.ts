@@ -1,5 +1,10 @@
 /**
- * In-process fake of the Inmanta orchestrator REST API (inmanta-core 14.x shapes), for tests.
+ * In-process fake of the Inmanta orchestrator REST API, for tests: inmanta-core 14.x shapes by default,
+ * 20.x shapes with `flavor: "20"` (built from what a real 20.1.0 server answered, recorded call by call in
+ * shared/notes/inmanta-20.md: no deploy fields in GET /api/v1/version/<id>, /api/v2/scheduler_status with
+ * the scheduler taking a released version a moment later, rows showing the old states until then, release
+ * deploying whatever `push` says, no `internal` agent, removed settings, 409 on a dry run while halted, and
+ * 20.1.0's paused agent that still runs the first task queued after the pause).
  *
  * It keeps one environment with: environment settings (14.x definitions, or a "15.x-like" set without
  * push_on_auto_deploy / agent_trigger_method_on_auto_deploy), agents with a paused flag, halt/resume,
@@ -106,8 +111,13 @@ export interface LoggedRequest {
 
 export interface FakeInmantaOptions {
     environment?: string;
-    /** "14" (default): 14.x settings; "15": without push_on_auto_deploy / agent_trigger_method_on_auto_deploy. */
-    flavor?: "14" | "15";
+    /**
+     * "14" (default): 14.x settings; "15": without push_on_auto_deploy / agent_trigger_method_on_auto_deploy;
+     * "20": inmanta-core 20.1.0 (see the file comment).
+     */
+    flavor?: "14" | "15" | "20";
+    /** flavor "20": time the scheduler takes to read a released version, in ms (default 30). */
+    schedulerLagMs?: number;
     /** When set, every request must carry `Authorization: Bearer <token>`. */
     token?: string;
     /** Serve https with this key and certificate (PEM). */
@@ -268,6 +278,27 @@ export function settingDefinitions14(): Record<string, FakeSettingDefinition> {
     return out;
 }
 
+/**
+ * The 14 settings of inmanta-core 20.1.0 (GET /api/v2/environment_settings on a real server, see
+ * shared/notes/inmanta-20.md): six settings of 14.x are gone, two scheduler settings are new.
+ */
+export function settingDefinitions20(): Record<string, FakeSettingDefinition> {
+    const defs = settingDefinitions14();
+    for (const gone of ["push_on_auto_deploy", "agent_trigger_method_on_auto_deploy", "environment_agent_trigger_method",
+        "autostart_agent_map", "autostart_agent_deploy_splay_time", "autostart_agent_repair_splay_time", "purge_on_delete"]) {
+        delete defs[gone];
+    }
+    defs.environment_metrics_retention.default = 336;
+    for (const [name, doc] of [
+        ["redeploy_failed_on_export", "Redeploy failed resources when a new version is exported."],
+        ["reset_deploy_progress_on_start", "Reset the deploy progress of the scheduler when it starts."],
+    ]) {
+        defs[name] = { name, type: "bool", default: false, doc, recompile: false, update_model: false, agent_restart: false,
+            allowed_values: null, protected: false, protected_by: null };
+    }
+    return defs;
+}
+
 /** The setting set of a 15.x-like server: the auto-deploy push settings were removed in 15.0.0. */
 export function settingDefinitions15(): Record<string, FakeSettingDefinition> {
     const defs = settingDefinitions14();
@@ -278,7 +309,10 @@ export function settingDefinitions15(): Record<string, FakeSettingDefinition> {
 
 export class FakeInmanta {
     readonly environment: string;
-    readonly flavor: "14" | "15";
+    readonly flavor: "14" | "15" | "20";
+    /** The version the scheduler has read (flavor "20"); 0: none. */
+    schedulerVersion = 0;
+    private readonly schedulerLagMs: number;
     readonly definitions: Record<string, FakeSettingDefinition>;
 
     compileBehavior: CompileBehavior;
@@ -290,7 +324,7 @@ export class FakeInmanta {
     private readonly token?: string;
     private readonly tls?: { key: string; cert: string };
     private readonly stored: Record<string, FakeSettingValue>;
-    private readonly agentState = new Map<string, { paused: boolean; unpauseOnResume: boolean }>();
+    private readonly agentState = new Map<string, { paused: boolean; unpauseOnResume: boolean; leakOne?: boolean }>();
     private halted = false;
     private readonly versionMap = new Map<number, FakeVersion>();
     private lastVersionNumber = 0;
@@ -313,21 +347,29 @@ export class FakeInmanta {
         this.flavor = options.flavor ?? "14";
         this.token = options.token;
         this.tls = options.tls;
-        this.definitions = this.flavor === "15" ? settingDefinitions15() : settingDefinitions14();
+        this.definitions = this.flavor === "20" ? settingDefinitions20() : this.flavor === "15" ? settingDefinitions15() : settingDefinitions14();
+        this.schedulerLagMs = options.schedulerLagMs ?? 30;
         for (const name of options.protectedSettings ?? []) {
             if (this.definitions[name]) {
                 this.definitions[name].protected = true;
                 this.definitions[name].protected_by = "project.yml";
             }
         }
-        this.stored = { ...(options.settings ?? {}) };
+        // 20.x stores every default in a new environment
+        this.stored = {
+            ...(this.flavor === "20" ? Object.fromEntries(Object.entries(this.definitions).map(([k, d]) => [k, d.default])) : {}),
+            ...(options.settings ?? {}),
+        };
         this.compileBehavior = { durationMs: 50, success: true, error: "Could not find type std::Missing", ...options.compile };
         this.dryrunBehavior = { durationMs: 50, versionedIds: false, ...options.dryrun };
         this.deployBehavior = { durationMs: 50, failures: [], ...options.deploy };
-        this.agentState.set("internal", { paused: false, unpauseOnResume: false });
+        // 20.x has no internal agent, and std::AgentConfig is never exported
+        if (this.flavor !== "20") this.agentState.set("internal", { paused: false, unpauseOnResume: false });
+        const initial = (options.resources ?? DEFAULT_RESOURCES).filter((r) => this.flavor !== "20" || !r.id.startsWith("std::AgentConfig["));
 
         if (options.initialVersion ?? true) {
-            const v = this.createVersion(options.resources ?? DEFAULT_RESOURCES);
+            const v = this.createVersion(initial);
+            this.schedulerVersion = v.version;
             v.released = true;
             v.deployed = true;
             v.result = "success";
@@ -585,7 +627,33 @@ export class FakeInmanta {
         this.routes.push({ method, pattern, env, handler });
     }
 
+    /** The inmanta-core version this fake answers as. */
+    get coreVersion(): string {
+        return this.flavor === "20" ? "20.1.0" : this.flavor === "15" ? "15.0.0" : "14.0.0";
+    }
+
     private registerRoutes(): void {
+        this.on("GET", /^\/api\/v1\/serverstatus$/, () => ({
+            status: 200,
+            body: { data: { product: "Inmanta Service Orchestrator", edition: "Open Source Edition", version: this.coreVersion,
+                license: "Apache Software License 2", extensions: [{ name: "core", package: "core", version: this.coreVersion }],
+                slices: [], features: [] } },
+        }), false);
+        if (this.flavor === "20") {
+            this.on("GET", /^\/api\/v2\/scheduler_status$/, () => {
+                const latest = this.activeVersion()?.version ?? 0;
+                if (this.schedulerVersion < latest) {
+                    return { status: 200, body: { data: { scheduler_state: {}, db_state: {}, resource_states: {},
+                        discrepancies: [{ rid: null, field: "model_version", expected: String(latest), actual: String(this.schedulerVersion) }] } } };
+                }
+                const state: Record<string, unknown> = {};
+                for (const r of this.activeVersion()?.resources.values() ?? []) {
+                    state[r.id] = { blocked: "not_blocked", compliance: r.status === "deployed" ? "compliant" : r.status === "failed" ? "non_compliant" : "has_update",
+                        last_deployed: r.lastDeploy ?? null, last_handler_run: r.status === "failed" ? "failed" : r.lastDeploy ? "successful" : "new" };
+                }
+                return { status: 200, body: { data: { scheduler_state: state, db_state: state, resource_states: {}, discrepancies: {} } } };
+            });
+        }
         // settings
         this.on("GET", /^\/api\/v2\/environment_settings$/, () => ({
             status: 200,
@@ -755,7 +823,11 @@ export class FakeInmanta {
                 status: 200,
                 body: {
                     model: this.versionModelDto(v),
-                    resources: [...v.resources.values()].map((r) => ({
+                    resources: [...v.resources.values()].map((r) => this.flavor === "20" ? {
+                        agent: r.agent, attribute_hash: "", attributes: r.attributes, environment: this.environment, is_undefined: false,
+                        resource_id: r.id, resource_id_value: idDetails(r.id).resource_id_value, resource_set: null,
+                        resource_type: idDetails(r.id).resource_type,
+                    } : ({
                         environment: this.environment,
                         model: v.version,
                         resource_id: r.id,
@@ -774,7 +846,8 @@ export class FakeInmanta {
         this.on("POST", /^\/api\/v1\/version\/(\d+)$/, ({ params: [id], body }) => {
             const v = this.versionMap.get(Number(id));
             if (!v) throw new HttpError(404, "The request version does not exist.");
-            const push = this.flavor === "15" ? true : body.push === true;
+            // 15+: push and agent_trigger_method are ignored ("[DEPRECATED]"): a released version deploys at once
+            const push = this.flavor !== "14" ? true : body.push === true;
             const full = body.agent_trigger_method === "push_full_deploy";
             this.releaseVersion(v, push, full);
             return { status: 200, body: { model: this.versionModelDto(v) } };
@@ -789,6 +862,7 @@ export class FakeInmanta {
             return { status: 200 };
         });
         this.on("POST", /^\/api\/v1\/deploy$/, ({ body }) => {
+            if (this.flavor === "20" && this.halted) throw new HttpError(409, `The environment lab (${this.environment}) is halted`);
             const active = this.activeVersion();
             if (!active) throw new HttpError(404, "No version available");
             const present = new Set([...active.resources.values()].map((r) => r.agent));
@@ -815,7 +889,8 @@ export class FakeInmanta {
         this.on("POST", /^\/api\/v2\/dryrun\/(\d+)$/, ({ params: [id] }) => {
             const v = this.versionMap.get(Number(id));
             if (!v) throw new HttpError(404, "Request or referenced resource does not exist: The requested version does not exist.");
-            if (this.halted) throw new HttpError(409, "Conflict: Cannot perform a dryrun while the environment is halted.");
+            // 20.x refuses a dry run of a halted environment; 14.x runs it (every resource agent_down)
+            if (this.halted && this.flavor === "20") throw new HttpError(409, `The environment lab (${this.environment}) is halted`);
             return { status: 200, body: { data: this.startDryrun(v).id } };
         });
         this.on("GET", /^\/api\/v2\/dryrun\/(\d+)$/, ({ params: [id] }) => {
@@ -921,8 +996,12 @@ export class FakeInmanta {
         const unpaused: string[] = [];
         for (const name of names) {
             const state = this.agentState.get(name)!;
-            if (action === "pause") state.paused = true;
+            if (action === "pause") {
+                if (this.flavor === "20" && !state.paused) state.leakOne = true;
+                state.paused = true;
+            }
             if (action === "unpause") {
+                state.leakOne = false;
                 if (state.paused) unpaused.push(name);
                 state.paused = false;
             }
@@ -990,7 +1069,7 @@ export class FakeInmanta {
                 next.version = v.version;
                 next.success = true;
                 if (this.settingValue("auto_deploy") === true) {
-                    const push = this.flavor === "15" ? true : this.settingValue("push_on_auto_deploy") !== false;
+                    const push = this.flavor !== "14" ? true : this.settingValue("push_on_auto_deploy") !== false;
                     const full = this.flavor === "14" && this.settingValue("agent_trigger_method_on_auto_deploy") === "push_full_deploy";
                     try {
                         this.releaseVersion(v, push, full);
@@ -1036,6 +1115,11 @@ export class FakeInmanta {
     }
 
     private versionModelDto(v: FakeVersion): Record<string, unknown> {
+        if (this.flavor === "20") {
+            return { date: v.date, environment: this.environment, is_suitable_for_partial_compiles: false, partial_base: null,
+                pip_config: null, project_constraints: null, released: v.released, skipped_for_undeployable: [],
+                total: v.resources.size, undeployable: [], version: v.version, version_info: {} };
+        }
         const done = [...v.resources.values()].filter((r) => !DONE_TRANSIENT.has(r.status)).length;
         return {
             version: v.version,
@@ -1057,6 +1141,17 @@ export class FakeInmanta {
         if (previous && v.version < previous.version) {
             throw new HttpError(409, `Conflict: The version ${v.version} on environment ${this.environment} is older then the latest released version ${previous.version}.`);
         }
+        if (this.flavor === "20") {
+            // The rows carry the new version at once but keep their old states until the scheduler has read it.
+            for (const r of v.resources.values()) {
+                const old = previous?.resources.get(r.id);
+                r.status = old?.status ?? "available";
+                r.lastDeploy = old?.lastDeploy;
+            }
+            v.released = true;
+            this.later(this.schedulerLagMs, () => this.schedulerTakes(v, previous));
+            return;
+        }
         // Resources that did not change and were deployed stay deployed (the increment logic of the server).
         for (const r of v.resources.values()) {
             const old = previous?.resources.get(r.id);
@@ -1073,13 +1168,37 @@ export class FakeInmanta {
         if (push && !v.deployed) this.startDeploy(v, undefined, full);
     }
 
+    /** flavor "20": the scheduler reads a released version and deploys what changed (not while halted). */
+    private schedulerTakes(v: FakeVersion, previous: FakeVersion | undefined): void {
+        if (this.halted) {
+            this.later(this.schedulerLagMs, () => this.schedulerTakes(v, previous));
+            return;
+        }
+        if (!this.versionMap.has(v.version) || this.activeVersion() !== v) return;
+        for (const r of v.resources.values()) {
+            const old = previous?.resources.get(r.id);
+            if (old && old.status === "deployed" && sameJson(old.attributes, r.attributes)) {
+                r.status = "deployed";
+            } else {
+                r.status = "available";
+            }
+        }
+        this.schedulerVersion = v.version;
+        this.startDeploy(v, undefined, false);
+    }
+
     /** Deploy the resources of `v` (optionally only those of some agents); paused agents are skipped. */
     private startDeploy(v: FakeVersion, agents: Set<string> | undefined, full: boolean): void {
         const behavior = { ...this.deployBehavior, failures: [...this.deployBehavior.failures] };
         const batch: FakeResourceState[] = [];
         for (const r of v.resources.values()) {
             if (agents && !agents.has(r.agent)) continue;
-            if (this.agentState.get(r.agent)?.paused) continue;
+            const agentState = this.agentState.get(r.agent);
+            if (agentState?.paused) {
+                // 20.1.0: a paused idle agent still runs the first task queued after the pause (TaskRunner._stop)
+                if (!agentState.leakOne || r.status === "deployed" || r.status === "deploying") continue;
+                agentState.leakOne = false;
+            }
             if (r.status === "deploying") continue;
             if (!full && r.status === "deployed") continue;
             batch.push(r);

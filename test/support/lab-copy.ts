@@ -10,6 +10,37 @@ import { InmantaClient } from "../../components/inmanta/client";
 const ROOT = path.join(__dirname, "..", "..");
 const COPIED = ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "package-lock.json", "components", "cli", "bin", "scripts", "lab", "stacks", "engine"];
 
+/**
+ * The inmanta-core lines every lab test runs against (both by default; UPGRADE_LAB_LINES="20.1.0" runs one
+ * while developing). Each is set up by the project's own scripts (scripts/inmanta/install.sh, run by
+ * scripts/setup.sh): a line that cannot be set up fails its tests, it is never skipped.
+ */
+export const INMANTA_LINES: readonly string[] = (process.env.UPGRADE_LAB_LINES || "14.0.0 20.1.0").split(/\s+/).filter(Boolean);
+
+const lineEnvs = new Map<string, Record<string, string>>();
+
+/**
+ * What scripts/inmanta/line.sh exports for a line (interpreter, PostgreSQL folders, INMANTA_VERSION), with
+ * the line built when missing: the environment every command of a lab copy of that line runs in.
+ */
+export function lineEnv(version: string): Record<string, string> {
+    const known = lineEnvs.get(version);
+    if (known) return known;
+    const out = execFileSync("bash", ["-c", 'set -e; source scripts/inmanta/line.sh; bash scripts/inmanta/venv.sh >/dev/null; env -0'],
+        { cwd: ROOT, env: { ...process.env, INMANTA_VERSION: version }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 16 * 1024 * 1024 });
+    const vars: Record<string, string> = {};
+    for (const entry of out.split("\0")) {
+        const i = entry.indexOf("=");
+        const key = entry.slice(0, i);
+        if (i > 0 && /^(INMANTA_VERSION|UPGRADE_INMANTA_VERSION|UPGRADE_INMANTA_PYTHON|UPGRADE_PG_BINDIR|UPGRADE_PG_CLIENT_BINDIR)$/.test(key)) {
+            vars[key] = entry.slice(i + 1);
+        }
+    }
+    if (vars.INMANTA_VERSION !== version) throw new Error(`scripts/inmanta/line.sh did not select inmanta-core ${version}`);
+    lineEnvs.set(version, vars);
+    return vars;
+}
+
 export async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = net.createServer();
@@ -33,6 +64,8 @@ export type StackConfig = Record<string, unknown>;
 
 export interface LabCopy {
     dir: string;
+    /** The inmanta-core line of this copy ("14.0.0" or "20.1.0"). */
+    inmantaVersion: string;
     url: string;
     environment: string;
     pgPort: number;
@@ -93,7 +126,9 @@ function keepLog(dir: string, what: string, r: RunResult): RunResult {
  * A copy of the project in a temporary folder (node_modules linked) whose lab stack uses free
  * ports and a new environment id, so a test can run `npm run lab` without touching the checkout.
  */
-export async function makeLabCopy(edit: (stackYaml: string) => string = s => s): Promise<LabCopy> {
+export async function makeLabCopy(edit: (stackYaml: string) => string = s => s,
+    opts: { inmantaVersion?: string } = {}): Promise<LabCopy> {
+    const line = lineEnv(opts.inmantaVersion ?? process.env.INMANTA_VERSION ?? "20.1.0");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lab-"));
     fs.chmodSync(dir, 0o755); // PostgreSQL runs as its own user and must reach its data folder
     for (const entry of COPIED) {
@@ -110,11 +145,17 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s):
         .replace(/environment: [0-9a-f-]{36}/, `environment: ${environment}`)
         .replace(/port: 54329/, `port: ${pgPort}`);
     fs.writeFileSync(stackFile, edit(yaml));
-    const env = { ...process.env, PULUMI_BACKEND_URL: "", CI: "true" };
+    // the line's variables win over the caller's: a copy runs one line only
+    const base: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of ["UPGRADE_INMANTA_PYTHON", "UPGRADE_PG_BINDIR", "UPGRADE_PG_CLIENT_BINDIR", "UPGRADE_INMANTA_VENV"]) delete base[k];
+    Object.assign(base, line);
+    // as scripts/inmanta/line.sh does for the lab: the steps' pg_dump and psql of the server's major
+    if (line.UPGRADE_PG_CLIENT_BINDIR) base.PATH = `${line.UPGRADE_PG_CLIENT_BINDIR}:${base.PATH ?? ""}`;
+    const env = { ...base, PULUMI_BACKEND_URL: "", CI: "true" };
     const inmantaDir = path.join(dir, ".lab", "inmanta");
     // What scripts/lab.sh sets up before `pulumi up`.
     const upEnv: NodeJS.ProcessEnv = {
-        ...process.env, CI: "true",
+        ...base, CI: "true",
         PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}`,
         PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "upgrade-lab",
         UPGRADE_LAB_DIR: path.join(dir, ".lab"),
@@ -134,14 +175,14 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s):
         .filter(([k]) => k.startsWith("upgrade:")).map(([k, v]) => [k.slice("upgrade:".length), v]));
     const script = (...p: string[]) => path.join(dir, "scripts", ...p);
     return {
-        dir, url, environment, pgPort, inmantaDir, env: upEnv,
+        dir, url, environment, pgPort, inmantaDir, env: upEnv, inmantaVersion: line.INMANTA_VERSION,
         lab: (args = []) => execFileSync("bash", [path.join(dir, "scripts", "lab.sh"), ...args],
             { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 }),
         down: () => {
-            execFileSync("bash", [path.join(dir, "scripts", "inmanta", "lab.sh"), "down", path.join(dir, ".lab", "inmanta")], { stdio: "ignore" });
+            execFileSync("bash", [path.join(dir, "scripts", "inmanta", "lab.sh"), "down", path.join(dir, ".lab", "inmanta")], { stdio: "ignore", env });
         },
         psql: (sql: string) => execFileSync("bash", [path.join(dir, "scripts", "inmanta", "pg.sh"), "psql", path.join(dir, ".lab", "inmanta", "pg"),
-            String(pgPort), "-X", "-A", "-t", "-c", sql], { encoding: "utf8" }).trim(),
+            String(pgPort), "-X", "-A", "-t", "-c", sql], { encoding: "utf8", env }).trim(),
 
         tryLab: (args = []) => keepLog(dir, `lab ${args.join(" ")}`, runMerged(script("lab.sh"), args, { cwd: dir, env })),
         up: (stack = "lab") => new Promise((resolve, reject) => {
@@ -170,16 +211,16 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s):
             return r?.outputs?.stdout ? JSON.parse(r.outputs.stdout) : undefined;
         },
         publish: (release: string) => {
-            execFileSync("bash", [script("inmanta", "model-repo.sh"), path.join(inmantaDir, "repo"), release], { stdio: "ignore" });
+            execFileSync("bash", [script("inmanta", "model-repo.sh"), path.join(inmantaDir, "repo"), release], { stdio: "ignore", env });
         },
         server: (action) => {
             const args = action === "start" ? [String(pgPort), String(httpPort)] : [];
-            execFileSync("bash", [script("inmanta", "server.sh"), action, path.join(inmantaDir, "server"), ...args], { stdio: "ignore" });
+            execFileSync("bash", [script("inmanta", "server.sh"), action, path.join(inmantaDir, "server"), ...args], { stdio: "ignore", env });
         },
         client: (env = environment) => new InmantaClient({ url, environment: env }),
         remove: () => {
             try {
-                execFileSync("bash", [script("inmanta", "lab.sh"), "down", inmantaDir], { stdio: "ignore" });
+                execFileSync("bash", [script("inmanta", "lab.sh"), "down", inmantaDir], { stdio: "ignore", env });
             } finally {
                 if (!process.env.UPGRADE_KEEP_LAB) fs.rmSync(dir, { recursive: true, force: true });
             }

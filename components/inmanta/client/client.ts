@@ -1,6 +1,8 @@
 /**
- * Client for the parts of the Inmanta orchestrator REST API used by the upgrade procedures
- * as served by inmanta-core 14.x (the same endpoints exist from 11.x on).
+ * Client for the parts of the Inmanta orchestrator REST API used by the upgrade procedures, for both
+ * server lines: inmanta-core 14.x (the same endpoints exist from 11.x on) and 15.0 and later (20.x), whose
+ * resource scheduler changed how a deploy is followed. The server's version is read once
+ * (GET /api/v1/serverstatus) and decides which fields the deploy waits read (see deploy-state.ts).
  *
  * Endpoints:
  *   settings   GET  /api/v2/environment_settings            {data: {settings, definition}}
@@ -16,6 +18,7 @@
  *   deploy     POST /api/v1/deploy {agent_trigger_method, agents}
  *   resources  GET  /api/v2/resource?filter.agent=...; GET /api/v2/resource_actions?agent=...
  *   delete     DELETE /api/v1/version/<id>
+ *   15+ only   GET  /api/v2/scheduler_status; GET /api/v2/resource?deploy_summary=true (deploy state)
  */
 import {
     CompileFailedError,
@@ -47,6 +50,15 @@ import type {
     WaitOptions,
 } from "./types";
 import { pollUntil } from "./wait";
+import { ResourceRowDto, rowVersion, SchedulerStatusDto, schedulerProgress, summarizeRows } from "./deploy-state";
+
+/** The server's inmanta-core version. */
+export interface ServerVersion {
+    version: string;
+    major: number;
+    /** 15.0 and later: deploys are run by the resource scheduler, deploy state comes from it. */
+    scheduler: boolean;
+}
 
 /** Resource states counted as failures by waitForDeploy, health and waitForAgent. */
 export const FAILED_RESOURCE_STATES: readonly string[] = ["failed", "error", "unavailable"];
@@ -146,6 +158,7 @@ export class InmantaClient {
     private readonly log: (line: string) => void;
     private readonly pollMaxMs: number;
     private readonly waitTimeoutMs: number;
+    private serverVersionRead?: Promise<ServerVersion>;
 
     constructor(conn: InmantaConnection, opts: ClientOptions = {}) {
         this.connection = Object.freeze({ ...conn });
@@ -158,6 +171,33 @@ export class InmantaClient {
     /** Release pooled connections. The client can still be used afterwards (new connections are opened). */
     close(): void {
         this.http.close();
+    }
+
+    // ------------------------------------------------------------------ server
+
+    /**
+     * The server's inmanta-core version, read once per client: the "core" extension of
+     * GET /api/v1/serverstatus (the product version of an open source server is the same number).
+     */
+    serverVersion(): Promise<ServerVersion> {
+        this.serverVersionRead ??= (async () => {
+            const call = "GET /api/v1/serverstatus";
+            const res = await this.send("GET", "/api/v1/serverstatus");
+            const data = unwrapData(res.body) as { version?: unknown; extensions?: Array<{ name?: unknown; version?: unknown }> } | undefined;
+            const core = data?.extensions?.find((e) => e?.name === "core")?.version ?? data?.version;
+            const m = typeof core === "string" ? /^(\d+)\./.exec(core) : null;
+            if (!m) {
+                throw new InmantaError(`${call}: the server did not report its version (got ${JSON.stringify(core ?? null)})`, {
+                    call, status: res.status, url: this.http.baseUrl,
+                });
+            }
+            const major = Number(m[1]);
+            this.log(`server: inmanta-core ${String(core)}`);
+            return { version: String(core), major, scheduler: major >= 15 };
+        })();
+        // a failed read is tried again by the next call
+        this.serverVersionRead.catch(() => { this.serverVersionRead = undefined; });
+        return this.serverVersionRead;
     }
 
     // ------------------------------------------------------------------ settings
@@ -352,10 +392,16 @@ export class InmantaClient {
         if (!newest) return undefined;
         const info = toVersionInfo(newest);
         const v1 = await this.getVersion(newest.version);
+        let result = v1.model.result;
+        if (result === undefined && info.status === "active" && (await this.serverVersion()).scheduler) {
+            // 15+: no result field; derived from the scheduler's rows once it has the version
+            const state = await this.schedulerDeployState(newest.version);
+            result = !state.taken || state.summary.busy > 0 ? "deploying" : state.summary.failed.length > 0 ? "failed" : "success";
+        }
         return {
             ...info,
             released: v1.model.released ?? info.released,
-            result: v1.model.result,
+            result,
             total: v1.model.total ?? info.total,
         };
     }
@@ -463,6 +509,7 @@ export class InmantaClient {
                 url: this.http.baseUrl,
             });
         }
+        if ((await this.serverVersion()).scheduler) return this.waitForScheduledDeploy(version, opts);
         let current: VersionDto | undefined = first;
         return pollUntil<DeployResult>(
             async () => {
@@ -486,6 +533,40 @@ export class InmantaClient {
             },
             this.pollOptions(`deploy of version ${version}`, opts),
         );
+    }
+
+    /**
+     * 15+: first until the scheduler has taken the version (before that the resource rows show the old
+     * states under the new version number), then until no resource is deploying or waiting to deploy.
+     */
+    private waitForScheduledDeploy(version: number, opts: WaitOptions): Promise<DeployResult> {
+        return pollUntil<DeployResult>(
+            async () => {
+                const state = await this.schedulerDeployState(version);
+                if (!state.taken) return { state: `the scheduler has not taken version ${version} yet (it has ${state.has ?? "none"})` };
+                const s = state.summary;
+                if (state.newest !== undefined && state.newest < version) {
+                    return { state: `resource rows still of version ${state.newest}` };
+                }
+                if (s.busy > 0) return { state: `${s.done}/${s.total} resources done` };
+                return {
+                    done: { version, done: s.done, total: s.total, result: s.failed.length > 0 ? "failed" : "success", failed: s.failed, byStatus: s.byStatus },
+                };
+            },
+            this.pollOptions(`deploy of version ${version}`, opts),
+        );
+    }
+
+    /** 15+: whether the scheduler has `version` (or later) and the rows of the latest released version. */
+    private async schedulerDeployState(version: number): Promise<
+        { taken: false; has: number | null } | { taken: true; newest?: number; summary: ReturnType<typeof summarizeRows> }
+    > {
+        const res = await this.send("GET", "/api/v2/scheduler_status");
+        const progress = schedulerProgress(unwrapData(res.body) as SchedulerStatusDto | undefined, version);
+        if (!progress.taken) return progress;
+        const rows = await this.allPages<ResourceRowDto>("/api/v2/resource", { limit: PAGE_LIMIT, deploy_summary: "true" });
+        const versions = rows.map(rowVersion).filter((v): v is number => v !== undefined);
+        return { taken: true, newest: versions.length > 0 ? Math.max(...versions) : undefined, summary: summarizeRows(rows, stripVersion) };
     }
 
     /**
@@ -592,6 +673,18 @@ export class InmantaClient {
         const [active] = await this.desiredStates(1, "active");
         if (!active) {
             return { version: null, healthy: true, failed: [], deploying: false, summary: { total: 0, done: 0, byStatus: {} } };
+        }
+        if ((await this.serverVersion()).scheduler) {
+            const state = await this.schedulerDeployState(active.version);
+            if (!state.taken) {
+                return { version: active.version, healthy: false, failed: [], deploying: true,
+                    summary: { total: active.total ?? 0, done: 0, result: "deploying", byStatus: {} } };
+            }
+            const s = state.summary;
+            const deploying = s.busy > 0;
+            const result = deploying ? "deploying" : s.failed.length > 0 ? "failed" : "success";
+            return { version: active.version, healthy: s.failed.length === 0 && !deploying, failed: s.failed, deploying,
+                summary: { total: s.total, done: s.done, result, byStatus: s.byStatus } };
         }
         const v = await this.getVersion(active.version);
         const { failed, byStatus } = summarize(v.resources);

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Sequence } from "../../core";
 import * as steps from "../steps";
 import { AUTOMATION_SETTINGS, settingStepId } from "./install";
-import { protectEnvironment } from "./phases";
+import { changedSettings, protectEnvironment } from "./phases";
 import { ProcedureArgs } from "./types";
 
 export interface CarefulDeployArgs extends ProcedureArgs {
@@ -25,8 +25,13 @@ export class CarefulDeploy extends pulumi.ComponentResource {
         if (args.agents.length === 0) throw new Error("CarefulDeploy: at least one agent is needed");
         const o = args.orchestrator;
         const seq = new Sequence(this, args.runKey, "careful-deploy");
-        protectEnvironment(seq, args, "careful");
-        const noted = seq.add("careful-record-intervals", steps.settingsRecord(o, INTERVAL_SETTINGS));
+        const refuse = changedSettings(args, [...INTERVAL_SETTINGS, "auto_deploy", "push_on_auto_deploy", ...AUTOMATION_SETTINGS.map((s) => s.name)]);
+        // The seed holds the version back with "auto_deploy on, push off"; a server without push_on_auto_deploy
+        // (inmanta-core 15+) deploys a release at once: refused before anything changed, rather than deploying unsupervised.
+        const require = { push_on_auto_deploy: "the careful deploy holds the compiled version back with auto_deploy on and push_on_auto_deploy off" };
+        const first = protectEnvironment(seq, args, "careful", refuse, require);
+        const noted = seq.add("careful-record-intervals", steps.settingsRecord(o, INTERVAL_SETTINGS, first ? undefined : refuse,
+            first ? undefined : require));
         for (const name of INTERVAL_SETTINGS) {
             seq.add(settingStepId("careful", `${name}_off`), steps.setting(o, name, "0", { title: `Disable spontaneous deployment: ${name} = 0` }));
         }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Sequence } from "../../core";
 import { GateSettings, operatorGate } from "../../gates";
 import * as steps from "../steps";
-import { apiTests, safetySettings } from "./phases";
+import { apiTests, changedSettings, safetySettings } from "./phases";
 import { LsmArgs, ProcedureArgs } from "./types";
 
 export interface FirstDeploymentArgs extends ProcedureArgs {
@@ -32,7 +32,8 @@ export class FirstDeployment extends pulumi.ComponentResource {
         super("upgrade:inmanta:FirstDeployment", name, {}, opts);
         const o = args.orchestrator;
         const seq = new Sequence(this, args.runKey, args.lsm ? "lsm-install" : "install");
-        seq.add("install-settings-check", steps.settingsCheck(o, args.expectedSettings));
+        seq.add("install-settings-check", steps.settingsCheck(o, args.expectedSettings,
+            changedSettings(args, ["auto_deploy", ...AUTOMATION_SETTINGS.map((s) => s.name)])));
         safetySettings(seq, args, "install");
         let compiled = seq.add("install-compile", steps.compile(o, {
             update: false, expectNoDeploy: true, title: "Recompile to install the project: a new version appears and does not deploy",

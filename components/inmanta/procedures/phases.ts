@@ -8,19 +8,30 @@ import { BackupArgs, LsmArgs, NorthboundArgs, ProcedureArgs } from "./types";
  * the seed's checklist: pre-…, upgrade-…, post-…
  */
 
-/** Safety first: protected_environment on (unless a stack turns the guard off; the policy pack blocks that). */
-export function protectEnvironment(seq: Sequence, a: ProcedureArgs, prefix: string): void {
-    if (a.protectedEnvironment === false) return;
+/**
+ * Safety first: protected_environment on (unless a stack turns the guard off; the policy pack blocks that).
+ * `refuse`: the settings the procedure changes, checked by this first step (see steps.setting). Returns
+ * whether a step was added.
+ */
+export function protectEnvironment(seq: Sequence, a: ProcedureArgs, prefix: string, refuse?: string[],
+    requireSettings?: Record<string, string>): boolean {
+    if (a.protectedEnvironment === false) return false;
     seq.add(`${prefix}-protected-environment`, steps.setting(a.orchestrator, "protected_environment", true,
-        { title: "Verify that environment safety settings are on: protected_environment = True" }));
+        { title: "Verify that environment safety settings are on: protected_environment = True", refuseProtected: refuse, requireSettings }));
+    return true;
+}
+
+/** The settings a procedure changes: protected_environment (unless the guard is off) and the given ones. */
+export function changedSettings(a: ProcedureArgs, names: string[]): string[] {
+    return [...(a.protectedEnvironment === false ? [] : ["protected_environment"]), ...new Set(names)];
 }
 
 /** The seed's steps 1 and 2: protected_environment on, then auto_deploy off. */
-export function safetySettings(seq: Sequence, a: ProcedureArgs, prefix: string): void {
+export function safetySettings(seq: Sequence, a: ProcedureArgs, prefix: string, refuse = changedSettings(a, ["auto_deploy"])): void {
     const o = a.orchestrator;
-    protectEnvironment(seq, a, prefix);
+    const first = protectEnvironment(seq, a, prefix, refuse);
     seq.add(`${prefix}-auto-deploy-off`, steps.setting(o, "auto_deploy", false,
-        { title: "Temporarily disable auto_deploy" }));
+        { title: "Temporarily disable auto_deploy", refuseProtected: first ? undefined : refuse }));
 }
 
 /** Pre-upgrade steps of the .rst seed; returns the optional baseline dry run. */

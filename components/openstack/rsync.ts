@@ -25,6 +25,8 @@ export interface RolePaths {
     /** Metadata of the upgrade from `from` to `to` for this role. */
     metadata: string;
     exclude: string;
+    /** What the second pass adds where the node lacks it (`--ignore-existing --include-from`). */
+    addOnly: string;
     pre: string;
     post: string;
 }
@@ -35,24 +37,25 @@ export function rolePaths(layout: EdeployLayout, role: string): RolePaths {
         tree: path.join(layout.rolesDir, layout.to, role),
         metadata,
         exclude: path.join(metadata, "exclude"),
+        addOnly: path.join(metadata, "add_only"),
         pre: path.join(metadata, "pre"),
         post: path.join(metadata, "post"),
     };
 }
 
 /**
- * The rsync of an eDeploy upgrade: archive mode with hard links and numeric ids, comparing content (role
- * trees are built or checked out, their times say nothing), deleting what the
- * role no longer ships, never touching what the exclude file lists (excluded files are also protected
- * from --delete). `--itemize-changes` lists every change; with `dryRun` nothing is written.
+ * The dry run of an eDeploy upgrade's two rsync passes, with the flags the step (and `edeploy upgrade`,
+ * redhat-cip/edeploy build/edeploy) uses: archive mode with numeric ids, deleting what the role no
+ * longer ships except what the exclude file protects, then adding the add_only paths the node lacks.
+ * `--itemize-changes` lists every change; `--dry-run` writes nothing.
  */
-export function rsyncArgs(tree: string, root: string, exclude: string, dryRun: boolean): string[] {
+export function previewPasses(paths: RolePaths, root: string): string[][] {
+    const from = paths.tree.endsWith("/") ? paths.tree : `${paths.tree}/`;
+    const to = root.endsWith("/") ? root : `${root}/`;
+    const common = ["-a", "--numeric-ids", "--itemize-changes", "--dry-run"];
     return [
-        "-aH", "--checksum", "--numeric-ids", "--delete", "--itemize-changes",
-        ...(dryRun ? ["--dry-run"] : []),
-        `--exclude-from=${exclude}`,
-        tree.endsWith("/") ? tree : `${tree}/`,
-        root.endsWith("/") ? root : `${root}/`,
+        [...common, "--delete-after", `--exclude-from=${paths.exclude}`, from, to],
+        [...common, "--ignore-existing", `--include-from=${paths.addOnly}`, from, to],
     ];
 }
 
@@ -126,6 +129,9 @@ export function refusal(paths: RolePaths, root: string): string | undefined {
     if (!isFile(paths.exclude)) {
         return `no exclude file ${paths.exclude}: the step refuses to copy anything without one (it protects the node's data)`;
     }
+    if (!isFile(paths.addOnly) || fs.statSync(paths.addOnly).size === 0) {
+        return `'add_only' (${paths.addOnly}) is missing or empty: the step refuses to copy anything without it`;
+    }
     if (!isDir(paths.tree)) return `no role tree ${paths.tree} on the install-server`;
     if (!isDir(root)) return `the node's tree ${root} does not exist`;
     return undefined;
@@ -135,7 +141,9 @@ const isFile = (p: string) => fs.existsSync(p) && fs.statSync(p).isFile();
 const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
 
 export function previewFromOutput(node: string, stdout: string): RsyncPreview {
-    const changes = parseItemized(stdout);
+    // Both passes run dry, so the second lists again what the first would already copy: once each.
+    const seen = new Set<string>();
+    const changes = parseItemized(stdout).filter(c => !seen.has(c.path) && seen.add(c.path));
     return { node, status: "ok", changes, summary: summarize(changes) };
 }
 
@@ -148,10 +156,14 @@ const EMPTY: ChangeSummary = { create: 0, update: 0, delete: 0, attrs: 0, total:
 export function probeSync(node: string, paths: RolePaths, root: string, rsync = "rsync"): RsyncPreview {
     const refused = refusal(paths, root);
     if (refused) return { node, status: "refused", message: refused, changes: [], summary: EMPTY };
-    const r = spawnSync(rsync, rsyncArgs(paths.tree, root, paths.exclude, true), { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    if (r.error) return { node, status: "unavailable", message: `cannot run ${rsync}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`, changes: [], summary: EMPTY };
-    if (r.status !== 0) return { node, status: "unavailable", message: `${rsync} --dry-run exited ${r.status}: ${r.stderr.trim()}`, changes: [], summary: EMPTY };
-    return previewFromOutput(node, r.stdout);
+    let out = "";
+    for (const args of previewPasses(paths, root)) {
+        const r = spawnSync(rsync, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+        if (r.error) return { node, status: "unavailable", message: `cannot run ${rsync}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`, changes: [], summary: EMPTY };
+        if (r.status !== 0) return { node, status: "unavailable", message: `${rsync} --dry-run exited ${r.status}: ${r.stderr.trim()}`, changes: [], summary: EMPTY };
+        out += r.stdout;
+    }
+    return previewFromOutput(node, out);
 }
 
 export { shellQuote };
@@ -164,13 +176,14 @@ export function probeShellLine(paths: RolePaths, root: string, rsync = "rsync"):
     // Every value is quoted where it is inserted, messages included: this line runs during preview,
     // with the backend's credentials around, so nothing in the stack file may expand here.
     const q = shellQuote;
-    const args = rsyncArgs(paths.tree, root, paths.exclude, true).map(q).join(" ");
+    const [main, addOnly] = previewPasses(paths, root).map(args => `${q(rsync)} ${args.map(q).join(" ")}`);
     const say = (text: string) => `echo ${q(text)}`;
     return [
         `if [ ! -f ${q(paths.exclude)} ]; then ${say(`!refused no exclude file ${paths.exclude}: the step refuses to copy anything without one`)};`,
+        `elif [ ! -s ${q(paths.addOnly)} ]; then ${say(`!refused 'add_only' (${paths.addOnly}) is missing or empty: the step refuses to copy anything without it`)};`,
         `elif [ ! -d ${q(paths.tree)} ]; then ${say(`!refused no role tree ${paths.tree} on the install-server`)};`,
         `elif [ ! -d ${q(root)} ]; then ${say(`!refused the node tree ${root} does not exist`)};`,
-        `else ${q(rsync)} ${args} || echo ${q(`!unavailable ${rsync} --dry-run exited`)} "$?"; fi`,
+        `else { ${main} && ${addOnly}; } || echo ${q(`!unavailable ${rsync} --dry-run exited`)} "$?"; fi`,
     ].join(" ");
 }
 

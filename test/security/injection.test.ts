@@ -69,6 +69,7 @@ describe("security: values of a stack file never reach a shell unquoted (finding
         const paths = rolePaths({ rolesDir: path.join(dir, "roles"), metadataDir: path.join(dir, "meta"), from: "I.1", to: "J.1.1.0" }, "openstack-full");
         fs.mkdirSync(paths.metadata, { recursive: true });
         fs.writeFileSync(paths.exclude, "/etc/\n");
+        fs.writeFileSync(paths.addOnly, "- *\n");
         fs.mkdirSync(path.join(dir, "node"));
         const rsync = `rsync-missing$(touch ${dir}/marker1)\`touch ${dir}/marker2\``;
         const r = bash(probeShellLine(paths, path.join(dir, "node"), rsync));

@@ -52,7 +52,9 @@ export function rolePaths(layout: EdeployLayout, role: string): RolePaths {
 export function previewPasses(paths: RolePaths, root: string): string[][] {
     const from = paths.tree.endsWith("/") ? paths.tree : `${paths.tree}/`;
     const to = root.endsWith("/") ? root : `${root}/`;
-    const common = ["-a", "--numeric-ids", "--itemize-changes", "--dry-run"];
+    // --checksum: the preview lists what changes in content. The step's quick check (size and time)
+    // also rewrites files whose times alone differ, which changes nothing a reviewer needs to see.
+    const common = ["-a", "--numeric-ids", "--checksum", "--itemize-changes", "--dry-run"];
     return [
         [...common, "--delete-after", `--exclude-from=${paths.exclude}`, from, to],
         [...common, "--ignore-existing", `--include-from=${paths.addOnly}`, from, to],

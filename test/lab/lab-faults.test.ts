@@ -98,7 +98,7 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): backup, orches
         // The steps before the failed one are done; the update goes on from the failed step.
         assert.deepEqual(createdSteps(resumed.output), ["upgrade-update-compile", "upgrade-export", "upgrade-recompile",
             "upgrade-agents-resume", "upgrade-dryrun"], resumed.output);
-        assert.equal(stepOutput(resumed.output, "upgrade-update-compile").update, true);
+        assert.equal(stepOutput(resumed, "upgrade-update-compile").update, true);
         // This copy's stack approves no change: the update waits at the gate (next test).
         assertStoppedAt(resumed, "upgrade-approval");
     });
@@ -111,7 +111,7 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): backup, orches
         assert.match(run, /added\s+upgradelab::ConfigFile\[lab,path=\S+\/service-b\.conf\]/);
         digest = /Digest of the whole change set: (sha256:[0-9a-f]{64})/.exec(run)![1];
         assert.match(run, new RegExp(`add the digest to upgrade:approval\\.digests in stacks/Pulumi\\.lab\\.yaml`));
-        const version = stepOutput(run, "upgrade-recompile").version as number;
+        const version = stepOutput(atGate, "upgrade-recompile").version as number;
         assert.equal((await versionModel(lab.url, lab.environment, version)).released, false, "the new version is not released");
         assert.equal(fs.readFileSync(path.join(lab.inmantaDir, "server", "files", "service-a.conf"), "utf8"), "release A\n");
         assert.equal((await settings(lab.url, lab.environment)).auto_deploy, false);
@@ -124,7 +124,7 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): backup, orches
         assert.deepEqual(createdSteps(run.output), ["upgrade-approval", "upgrade-deploy", "post-auto-deploy-on",
             "post-northbound-unblock", "post-api-tests"]);
         assert.match(run.output, new RegExp(`approved \\(digest\\): 2 change\\(s\\), digest ${digest}`));
-        const deployed = stepOutput(run.output, "upgrade-deploy").version as number;
+        const deployed = stepOutput(run, "upgrade-deploy").version as number;
         const v = await versionModel(lab.url, lab.environment, deployed);
         assert.ok(v.released && v.deployed && v.result === "success", JSON.stringify(v));
         assert.equal(fs.readFileSync(path.join(lab.inmantaDir, "server", "files", "service-a.conf"), "utf8"), "release B\n");
@@ -182,7 +182,7 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): compile, expor
         const run = await lab.up();
         assertStoppedAt(run, "upgrade-approval");
         assert.deepEqual(createdSteps(run.output), ["upgrade-export", "upgrade-recompile", "upgrade-agents-resume", "upgrade-dryrun"]);
-        badVersion = stepOutput(run.output, "upgrade-recompile").version as number;
+        badVersion = stepOutput(run, "upgrade-recompile").version as number;
         assert.equal((await versionModel(lab.url, lab.environment, badVersion)).released, false);
         assert.notDeepEqual(inventory(lab).instances, before0.instances, "the non-strict export migrated the instances");
     });
@@ -212,18 +212,18 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): compile, expor
             "abort-recompile", "abort-agents-resume", "abort-dryrun", "abort-approval", "abort-deploy", "abort-db-restore",
             "abort-auto-deploy-on", "abort-northbound-unblock",
         ]);
-        assert.equal(stepOutput(run.output, "abort-version-delete").deleted, badVersion);
+        assert.equal(stepOutput(run, "abort-version-delete").deleted, badVersion);
         await assert.rejects(get(lab.url, lab.environment, `/api/v1/version/${badVersion}`), /HTTP 404/);
         // The revert is release A again: the dry run against the deployed release A is empty.
-        assert.deepEqual(stepOutput(run.output, "abort-dryrun").changes, []);
-        const reverted = stepOutput(run.output, "abort-deploy").version as number;
+        assert.deepEqual(stepOutput(run, "abort-dryrun").changes, []);
+        const reverted = stepOutput(run, "abort-deploy").version as number;
         assert.equal((await versionModel(lab.url, lab.environment, reverted)).result, "success");
         assert.equal(fs.readFileSync(path.join(lab.inmantaDir, "server", "files", "service-a.conf"), "utf8"), "release A\n");
-        assert.equal(stepOutput(run.output, "abort-db-restore").file, backup.path);
+        assert.equal(stepOutput(run, "abort-db-restore").file, backup.path);
         assert.deepEqual(inventory(lab), before0, "every row of both tables as before the upgrade");
         assert.deepEqual({ entities: tableRows(lab, "lsm_serviceentity", other, "name"), instances: tableRows(lab, "lsm_serviceinstance", other, "id") },
             otherRows, "the other environment's rows are as they were before the abort");
-        assert.deepEqual(stepOutput(run.output, "abort-db-restore").rows, { lsm_serviceentity: 1, lsm_serviceinstance: 3 });
+        assert.deepEqual(stepOutput(run, "abort-db-restore").rows, { lsm_serviceentity: 1, lsm_serviceinstance: 3 });
         assert.equal((await settings(lab.url, lab.environment)).auto_deploy, true);
     });
 });

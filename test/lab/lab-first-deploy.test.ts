@@ -74,8 +74,8 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): first deployment of t
     });
 
     it("the first compile's version stayed a candidate; the version after the export was released and deployed", async () => {
-        const first = stepOutput(run.output, "install-compile").version as number;
-        const recompiled = stepOutput(run.output, "install-recompile").version as number;
+        const first = stepOutput(run, "install-compile").version as number;
+        const recompiled = stepOutput(run, "install-recompile").version as number;
         assert.ok(recompiled > first);
         const states = await desiredStates(lab.url, env);
         assert.deepEqual(states.filter(s => s.status === "active").map(s => s.version), [recompiled], JSON.stringify(states));
@@ -155,9 +155,9 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): extra careful deploy 
     });
 
     it("noted the intervals, disabled them for the deploy, and restored the noted values at the end", async () => {
-        assert.deepEqual(stepOutput(run.output, "careful-record-intervals").values, INTERVALS);
+        assert.deepEqual(stepOutput(run, "careful-record-intervals").values, INTERVALS);
         for (const name of Object.keys(INTERVALS)) {
-            assert.equal(stepOutput(run.output, `careful-${name.replace(/_/g, "-")}-off`).value, "0");
+            assert.equal(stepOutput(run, `careful-${name.replace(/_/g, "-")}-off`).value, "0");
         }
         const s = await settings(lab.url, env);
         for (const [name, value] of Object.entries({ ...AUTOMATION_ON, ...INTERVALS })) assert.deepEqual(s[name], value, name);
@@ -167,7 +167,7 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): extra careful deploy 
     });
 
     it("the compile's version was released without a push and is deployed at the end", async () => {
-        const version = stepOutput(run.output, "careful-compile").version as number;
+        const version = stepOutput(run, "careful-compile").version as number;
         const states = await desiredStates(lab.url, env);
         assert.deepEqual(states.filter(s => s.status === "active").map(s => s.version), [version], JSON.stringify(states));
         const v = await versionModel(lab.url, env, version);
@@ -189,12 +189,12 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): extra careful deploy 
         assert.deepEqual(internal.flatMap(a => a.resources), ["std::AgentConfig[internal,agentname=lab]"]);
         assert.ok(internal[0].finished! <= labDeploys[0].started);
         // The deploy on agent lab: a full deploy of its resources after the dry run.
-        const dry = stepOutput(run.output, "careful-dryrun");
+        const dry = stepOutput(run, "careful-dryrun");
         const dryruns = await get<{ data: { id: string; date: string }[] }>(lab.url, env, `/api/v2/dryrun/${dry.version}`);
         const dryAt = Date.parse(dryruns.data.find(d => d.id === dry.dryrunId)!.date);
         const repair = labDeploys.filter(a => a.started > dryAt);
         assert.deepEqual(repair.flatMap(a => a.resources).map(r => r.replace(/path=.*\//, "path=")),
             ["upgradelab::ConfigFile[lab,path=service-a.conf]"]);
-        assert.deepEqual(stepOutput(run.output, "careful-deploy-lab").deployed, labDeploys[0].resources);
+        assert.deepEqual(stepOutput(run, "careful-deploy-lab").deployed, labDeploys[0].resources);
     });
 });

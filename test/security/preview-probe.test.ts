@@ -22,6 +22,7 @@ describe("security (engine): pulumi preview with the rsync probe on runs nothing
         fs.mkdirSync(path.join(rolesDir, "J.1.1.0", "openstack-full"), { recursive: true });
         fs.mkdirSync(path.join(metadataDir, "I.1.0", "openstack-full", "J.1.1.0"), { recursive: true });
         fs.writeFileSync(path.join(metadataDir, "I.1.0", "openstack-full", "J.1.1.0", "exclude"), "/etc/\n");
+        fs.writeFileSync(path.join(metadataDir, "I.1.0", "openstack-full", "J.1.1.0", "add_only"), "- *\n");
         const goodRoot = path.join(dir, "cpt1");
         fs.mkdirSync(goodRoot);
         const raw = {

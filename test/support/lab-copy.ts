@@ -57,6 +57,36 @@ export interface RunResult {
     status: number;
     output: string;
     seconds: number;
+    /** The JSON result of each step as the state holds it after the run (secrets decrypted). */
+    results?: Record<string, Record<string, unknown>>;
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** A value of `pulumi stack export --show-secrets`: secrets come as {sig, plaintext: JSON}. */
+function revealed(value: unknown): unknown {
+    if (value && typeof value === "object" && SECRET_SIG in (value as object)) {
+        const plaintext = (value as { plaintext?: string }).plaintext;
+        return plaintext === undefined ? undefined : JSON.parse(plaintext);
+    }
+    return value;
+}
+
+/** Every step's JSON result in a stack's state (the runner prints exactly one JSON document). */
+function stepResults(dir: string, env: NodeJS.ProcessEnv, stack: string): Record<string, Record<string, unknown>> {
+    const state = JSON.parse(execFileSync("pulumi", ["stack", "export", "--stack", stack, "--show-secrets"],
+        { cwd: dir, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 })) as
+        { deployment: { resources?: { urn: string; type: string; outputs?: { stdout?: unknown } }[] } };
+    const results: Record<string, Record<string, unknown>> = {};
+    for (const r of state.deployment.resources ?? []) {
+        if (r.type !== "command:local:Command") continue;
+        const stdout = revealed(r.outputs?.stdout);
+        if (typeof stdout !== "string" || !stdout.trim().startsWith("{")) continue;
+        try {
+            results[r.urn.slice(r.urn.lastIndexOf("::") + 2)] = JSON.parse(stdout);
+        } catch { /* not a runner step */ }
+    }
+    return results;
 }
 
 /** A stack's `upgrade:` configuration, keys without the namespace (`procedure`, `orchestrator`, ...). */
@@ -184,7 +214,14 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s,
         psql: (sql: string) => execFileSync("bash", [path.join(dir, "scripts", "inmanta", "pg.sh"), "psql", path.join(dir, ".lab", "inmanta", "pg"),
             String(pgPort), "-X", "-A", "-t", "-c", sql], { encoding: "utf8", env }).trim(),
 
-        tryLab: (args = []) => keepLog(dir, `lab ${args.join(" ")}`, runMerged(script("lab.sh"), args, { cwd: dir, env })),
+        tryLab: (args = []) => {
+            const run: RunResult = runMerged(script("lab.sh"), args, { cwd: dir, env });
+            const at = args.indexOf("--stack");
+            try {
+                run.results = stepResults(dir, upEnv, at >= 0 ? args[at + 1] : "lab");
+            } catch { /* no state yet: the lab stopped before the stack existed */ }
+            return keepLog(dir, `lab ${args.join(" ")}`, run);
+        },
         up: (stack = "lab") => new Promise((resolve, reject) => {
             const started = Date.now();
             const child = spawn("bash", ["-c",
@@ -194,7 +231,14 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s,
             child.stdout.on("data", d => (output += d));
             child.stderr.on("data", d => (output += d));
             child.on("error", reject);
-            child.on("close", code => resolve(keepLog(dir, `up ${stack}`, { status: code ?? 1, output, seconds: (Date.now() - started) / 1000 })));
+            child.on("close", code => {
+                const seconds = (Date.now() - started) / 1000;
+                let results: Record<string, Record<string, unknown>> | undefined;
+                try {
+                    results = stepResults(dir, upEnv, stack);
+                } catch { /* no state yet: the run failed before the stack existed */ }
+                resolve(keepLog(dir, `up ${stack}`, { status: code ?? 1, output, seconds, results }));
+            });
         }),
         writeStack,
         readStack,
@@ -203,13 +247,7 @@ export async function makeLabCopy(edit: (stackYaml: string) => string = s => s,
             edit(config);
             writeStack(name, config);
         },
-        stepResult: (stack, step) => {
-            const state = JSON.parse(execFileSync("pulumi", ["stack", "export", "--stack", stack],
-                { cwd: dir, env: upEnv, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 })) as
-                { deployment: { resources?: { urn: string; type: string; outputs?: { stdout?: string } }[] } };
-            const r = (state.deployment.resources ?? []).find(x => x.type === "command:local:Command" && x.urn.endsWith(`::${step}`));
-            return r?.outputs?.stdout ? JSON.parse(r.outputs.stdout) : undefined;
-        },
+        stepResult: (stack, step) => stepResults(dir, upEnv, stack)[step],
         publish: (release: string) => {
             execFileSync("bash", [script("inmanta", "model-repo.sh"), path.join(inmantaDir, "repo"), release], { stdio: "ignore", env });
         },
@@ -233,20 +271,14 @@ export function createdSteps(output: string): string[] {
     return [...output.matchAll(/command:local:Command (\S+) created/g)].map(m => m[1]);
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
- * The JSON result a step printed when the engine created it in this run. The engine shows a
- * command's last line beside "created" and, in the diagnostics at the end, everything it printed
- * (stdout and stderr interleaved): the result is the line that is a JSON object.
+ * The JSON result of a step the engine created in this run, as the state holds it after the run
+ * (step output streams as status messages, so the log does not repeat it).
  */
-export function stepOutput(output: string, step: string): Record<string, unknown> {
-    if (!createdSteps(output).includes(step)) throw new Error(`step ${step} was not created in this run`);
-    const block = new RegExp(`^\\s*command:local:Command \\(${escape(step)}\\):\\n((?:[ \\t]+\\S.*\\n?)*)`, "m").exec(output);
-    const candidates = [
-        ...(block ? block[1].split("\n").map(l => l.trim()) : []),
-        new RegExp(`${escape(step)} created \\([^)]*\\) (\\{.*\\})`).exec(output)?.[1] ?? "",
-    ].filter(l => l.startsWith("{") && l.endsWith("}"));
-    if (!candidates.length) throw new Error(`step ${step} printed no result in this run`);
-    return JSON.parse(candidates[0]);
+export function stepOutput(run: RunResult, step: string): Record<string, unknown> {
+    if (!createdSteps(run.output).includes(step)) throw new Error(`step ${step} was not created in this run`);
+    const result = run.results?.[step];
+    if (!result) throw new Error(`step ${step} has no result in the state after this run`);
+    return result;
 }

@@ -22,13 +22,12 @@ export const SHELL_TEXT_KEYS: readonly string[] = [
     "lsst.configUpdate.pullRequests.*.merge", "lsst.configUpdate.pullRequests.*.approved.command",
     "lsst.configUpdate.checkouts.*.command",
     "openstack.provision.*.command",
-    "openstack.edeploy.rsync", "openstack.edeploy.selinux.probe", "openstack.edeploy.selinux.setfiles",
-    "openstack.edeploy.reboot.command",
+    "openstack.edeploy.rsync", "openstack.edeploy.reboot.command", "openstack.edeploy.reboot.wait",
     "openstack.ansible.playbook",
     "openstack.puppet.command", "openstack.puppet.steps.*.check",
     "openstack.serverspec.command",
     "openstack.services.shutdown.*.command", "openstack.services.start.*.command",
-    "openstack.survival.projects.*.script", "openstack.survival.projects.*.module",
+    "openstack.survival.projects.*.module",
     "openstack.sanity.*.command",
 ];
 

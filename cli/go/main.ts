@@ -1,6 +1,7 @@
 import { runKeyOf } from "../../components/program";
 import { OPERATOR_GATE } from "../../components/gates/operator-gate";
 import { parseArgs } from "../args";
+import { isAlive } from "../alive";
 import { evaluateSteps } from "../plan/evaluate";
 import { GoSignal, goFile, readSignal, waitingFile, WaitingSignal, writeAtomic } from "../gates/signals";
 import { currentUser } from "../journal/journal";
@@ -37,14 +38,5 @@ export async function main(argv: string[]): Promise<number> {
             "the gate is not waiting now; it lets the update through when pulumi up reaches it.\n");
     }
     return 0;
-}
-
-function isAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
 }
 

@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { isAlive } from "../alive";
 import { parseArgs } from "../args";
 import { buildReport } from "./write";
 
@@ -17,15 +18,6 @@ function running(pid: number): boolean {
 
 /** The reporter never outlives a stuck engine by more than this. */
 const MAX_WAIT_MS = 7 * 24 * 3600 * 1000;
-
-function isAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
 
 /**
  * `npm run -s report -- --stack <s>`: the upgrade report of the stack's last update, printed and written.

@@ -1,4 +1,5 @@
 import { StepRecord } from "../../components/core/registry";
+import { isAlive } from "../alive";
 import { readSignal, waitingFile, WaitingSignal, goCommand } from "../gates/signals";
 import { JournalEntry } from "../journal/journal";
 import { EventStep } from "./events";
@@ -32,15 +33,6 @@ export interface Checklist {
     steps: StepLine[];
     /** Where the procedure stopped and resumes, after a failed update. */
     resumesAt?: string[];
-}
-
-function isAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
 }
 
 function seconds(from?: string, to?: string): number | undefined {

@@ -1,5 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
-
 /**
  * The one place where a value becomes shell text. A value from a stack file never reaches a shell
  * pasted as is: it is either checked against a strict pattern where it is read (hosts, names) or
@@ -23,9 +21,4 @@ export function shellWords(words: readonly string[]): string {
  */
 export function sh(strings: TemplateStringsArray, ...values: (string | number)[]): string {
     return strings.reduce((line, text, i) => line + text + (i < values.length ? shellQuote(String(values[i])) : ""), "");
-}
-
-/** {@link sh} for values that may be Pulumi outputs. */
-export function shOutput(strings: TemplateStringsArray, ...values: pulumi.Input<string | number>[]): pulumi.Output<string> {
-    return pulumi.all(values).apply(vs => sh(strings, ...vs));
 }

@@ -221,8 +221,39 @@ export class TempProject {
             process.stderr.write(`kept ${this.root}\n`);
             return;
         }
-        fs.rmSync(this.root, { recursive: true, force: true });
+        // The upgrade report is written by a process of its own once the engine has ended
+        // (cli/report/after-update.ts): let it finish before the folder goes.
+        const deadline = Date.now() + 60000;
+        let alive = processesUnder(this.root);
+        while (alive.length > 0 && Date.now() < deadline) {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+            alive = processesUnder(this.root);
+        }
+        for (const p of alive) {
+            try { process.kill(p.pid, "SIGKILL"); } catch { /* gone */ }
+        }
+        fs.rmSync(this.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+        if (alive.length > 0) {
+            throw new Error(`still running in ${this.root} a minute after the test (killed):\n${alive.map(p => `${p.pid} ${p.cmdline}`).join("\n")}`);
+        }
     }
+}
+
+/** Processes that work in a folder (their working directory is in it) or name it on their command line. */
+function processesUnder(root: string): { pid: number; cmdline: string }[] {
+    const out: { pid: number; cmdline: string }[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        const pid = Number(entry);
+        if (!Number.isInteger(pid) || pid === process.pid) continue;
+        try {
+            const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+            const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+            if (cwd === root || cwd.startsWith(root + "/") || cmdline.includes(root + "/")) out.push({ pid, cmdline });
+        } catch {
+            // ended meanwhile, or not ours to read
+        }
+    }
+    return out;
 }
 
 /** Pulumi.yaml with the runtime's default TypeScript start (ts-node, type-checked), no nodeargs. */

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
-import { STEP_ENV } from "../components/core/step-env";
+import { runnerEnvironment } from "../components/core/step-env";
 import { RUN_KEY_ENV } from "../components/gates/operator-gate";
 import { goFile, waitingFile, writeAtomic } from "../cli/gates/signals";
 import { runStep } from "../cli/step/main";
@@ -18,7 +18,7 @@ const ROOT = path.join(__dirname, "..");
  */
 async function reaction(dir: string, i: number): Promise<number> {
     const env = { ...process.env, UPGRADE_STATE_DIR: dir, UPGRADE_STACK: "bench", [RUN_KEY_ENV]: "k",
-        [STEP_ENV]: JSON.stringify({ id: `g${i}`, kind: "operator-gate", params: { what: "bench", timeoutSeconds: 60, preApproved: false } }) };
+        ...runnerEnvironment({ id: `g${i}`, kind: "operator-gate", params: { what: "bench", timeoutSeconds: 60, preApproved: false } }) };
     const result = runStep(["operator-gate", `g${i}`], env, Readable.from([""]), () => undefined);
     while (!fs.existsSync(waitingFile("bench", `g${i}`, env))) await new Promise(r => setTimeout(r, 5));
     const t = process.hrtime.bigint();

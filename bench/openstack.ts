@@ -20,7 +20,7 @@ import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
 import { StepRecord } from "../components/core";
-import { STEP_ENV } from "../components/core/step";
+import { runnerEnvironment } from "../components/core/step-env";
 import { parseArgs } from "../cli/args";
 import { orderSteps } from "../cli/plan/evaluate";
 import { runStep } from "../cli/step/main";
@@ -80,10 +80,10 @@ function stackConfig(lab: string, nodes: { name: string; profile: string }[]): R
     };
 }
 
-function runnerProcess(s: StepRecord, params: unknown): Promise<void> {
+function runnerProcess(s: StepRecord, params: Record<string, unknown>): Promise<void> {
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [path.join(ROOT, "bin", "step.js"), s.kind, s.id], {
-            cwd: ROOT, env: { ...process.env, [STEP_ENV]: JSON.stringify({ id: s.id, kind: s.kind, params }) }, stdio: ["ignore", "pipe", "pipe"],
+            cwd: ROOT, env: { ...process.env, ...runnerEnvironment({ id: s.id, kind: s.kind, params }) }, stdio: ["ignore", "pipe", "pipe"],
         });
         let out = "";
         let err = "";
@@ -105,7 +105,7 @@ async function execute(steps: StepRecord[], inProcess: boolean, serial: boolean)
         previous = Promise.all(deps).then(async () => {
             const start = Date.now() - t0;
             if (inProcess) {
-                await runStep([s.kind, s.id], { ...process.env, [STEP_ENV]: JSON.stringify({ id: s.id, kind: s.kind, params: s.params }) },
+                await runStep([s.kind, s.id], { ...process.env, ...runnerEnvironment({ id: s.id, kind: s.kind, params: s.params }) },
                     Readable.from([""]), () => undefined);
             } else {
                 await runnerProcess(s, s.params);

@@ -5,7 +5,8 @@ import type { PolicyResource } from "@pulumi/policy";
  *
  * Every step of the program is a component `upgrade:step:<PascalKind>` named by the step id, with one
  * child command (`command:local:Command` or `command:remote:Command`) of the same name whose input
- * `triggers` is `[runKey, {step, kind, params}]`. What the engine hands to `validateStack`
+ * `triggers` is `[runKey, {step, kind, params}]`, except that a runner step's params are in its
+ * `environment`, one `UPGRADE_PARAM_<name>` each (`[runKey, {step, kind}]`). What the engine hands to `validateStack`
  * (checked with `pulumi preview --policy-pack`):
  *
  * - The child command's `dependencies` (and `propertyDependencies`) hold the URNs of the child commands
@@ -17,7 +18,8 @@ import type { PolicyResource } from "@pulumi/policy";
  *   (dry run, approval gate, deploy, restored settings); reading it through the policy SDK's proxy throws.
  *   Such a step keeps its id (the resource name), its kind (from the component type) and its environment
  *   (the runner's `INMANTA_ENVIRONMENT`), and `paramsKnown` is false. With a plain object in `triggers`,
- *   only the computed leaves are unknown; they read as {@link UNKNOWN}.
+ *   only the computed leaves are unknown; they read as {@link UNKNOWN}. A runner step's param that
+ *   holds a computed value is unknown as a whole (it is one JSON string); the others stay known.
  */
 
 /** A value that cannot be known during preview. */
@@ -104,6 +106,26 @@ export function parseUrn(urn: string): ParsedUrn | undefined {
         types: parts[2].split("$"),
         name: parts.slice(3).join("::"),
     };
+}
+
+/** Kept in step with components/core/step-env.ts: `UPGRADE_PARAM_<name>`, a plain string or JSON. */
+const PARAM_PREFIX = "UPGRADE_PARAM_";
+
+function paramsOfEnvironment(env: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(env)) {
+        if (!name.startsWith(PARAM_PREFIX)) continue;
+        out[name.slice(PARAM_PREFIX.length)] = typeof value === "string" ? decodeParam(value) : value;
+    }
+    return out;
+}
+
+function decodeParam(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -265,10 +287,13 @@ export function buildGraph(resources: PolicyResource[]): StepGraph {
         const triggers = read(props, "triggers");
         const spec = Array.isArray(triggers) || isPlainObject(triggers) ? snapshot(read(triggers, 1)) : UNKNOWN;
         const specKnown = isPlainObject(spec);
-        const rawParams = specKnown ? spec.params : UNKNOWN;
+        const env = snapshot(read(props, "environment"));
+        // A runner step keeps its params in its environment (one variable each), any other in triggers[1].
+        const rawParams = specKnown && "params" in spec ? spec.params
+            : specKnown && isPlainObject(env) ? paramsOfEnvironment(env)
+            : UNKNOWN;
         const paramsKnown = isPlainObject(rawParams);
         const params: Record<string, unknown> = paramsKnown ? { ...rawParams } : {};
-        const env = snapshot(read(props, "environment"));
         const runnerEnv = isPlainObject(env) && typeof env.INMANTA_ENVIRONMENT === "string" ? env.INMANTA_ENVIRONMENT : undefined;
         let environment: string | Unknown | undefined = typeof params.environment === "string" ? params.environment : undefined;
         if (environment === undefined) {

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { StepRecord } from "../components/core";
-import { buildUnderMocks, MockRun, precedes } from "./support/mocks";
+import { buildUnderMocks, MockRun, precedes, runnerSpecOf } from "./support/mocks";
 import { careful, load, lsmAbort, lsmInstall, lsmUpgrade, plainUpgrade, RawConfig, release } from "./support/configs";
 
 /** Every pair of the seed's order must hold on the graph, and in the order resources are registered. */
@@ -73,12 +73,7 @@ describe("LSM service-model upgrade", () => {
             "upgrade-update-compile": { version: 8 }, "upgrade-recompile": { version: 9 },
             "upgrade-dryrun": { version: 9, changes: [], digest: "sha256:y" },
         });
-        const env = (name: string) => {
-            const cmd = run.registrations.find(r => r.type === "command:local:Command" && r.name === name)!;
-            const e = cmd.inputs.environment as Record<string, unknown>;
-            const value = (e.value ?? e) as Record<string, string>;
-            return JSON.parse(value.UPGRADE_STEP);
-        };
+        const env = (name: string) => runnerSpecOf(run, name);
         assert.equal(env("upgrade-dryrun").params.version, 9);
         assert.equal(env("upgrade-deploy").params.version, 9);
         assert.equal(env("pre-dryrun").params.version, 7);
@@ -150,11 +145,7 @@ describe("extra careful deploy", () => {
         const changed = new Set(run.steps.filter(s => s.kind === "setting" && !s.id.startsWith("careful-restore-") && s.params.name !== "protected_environment").map(s => s.params.name));
         const restored = new Set(run.steps.filter(s => s.id.startsWith("careful-restore-")).map(s => s.params.name));
         for (const name of changed) assert.ok(restored.has(name), `${name} is restored`);
-        const value = (name: string) => {
-            const cmd = run.registrations.find(r => r.name === name && r.type === "command:local:Command")!;
-            const e = cmd.inputs.environment as Record<string, unknown>;
-            return JSON.parse(((e.value ?? e) as Record<string, string>).UPGRADE_STEP).params.value;
-        };
+        const value = (name: string) => runnerSpecOf(run, name).params.value;
         assert.equal(value("careful-restore-autostart-agent-deploy-interval"), "300");
         assert.equal(value("careful-restore-autostart-agent-repair-interval"), "*/5 * * * *");
         assert.equal(value("careful-autostart-agent-deploy-interval-off"), "0");

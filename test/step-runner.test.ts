@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
 import { changesDigest } from "../components/inmanta/approval";
-import { STEP_ENV } from "../components/core/step";
+import { runnerEnvironment } from "../components/core/step-env";
 import { runStep } from "../cli/step/main";
 import { emergency } from "../cli/emergency";
 import { FakeInmanta, FakeInmantaOptions } from "./support/fake-inmanta";
@@ -29,7 +29,7 @@ const orchestrator = (over: RawConfig = {}) => ({
 function step(kind: string, params: Record<string, unknown>, stdin = "") {
     const logs: string[] = [];
     const env = { INMANTA_URL: url, INMANTA_ENVIRONMENT: fake.environment, INMANTA_TIMEOUT_SECONDS: "30",
-        [STEP_ENV]: JSON.stringify({ id: `t-${kind}`, kind, params }) };
+        ...runnerEnvironment({ id: `t-${kind}`, kind, params }) };
     return { logs, result: runStep([kind, `t-${kind}`], env, Readable.from([stdin]), l => logs.push(l)) };
 }
 
@@ -212,8 +212,8 @@ describe("step runner against an Inmanta API server", function () {
 
     it("refuses to run with a spec that does not match its command line", async () => {
         await startFake();
-        const env = { INMANTA_URL: url, INMANTA_ENVIRONMENT: fake.environment, [STEP_ENV]: JSON.stringify({ id: "a", kind: "compile", params: {} }) };
-        await assert.rejects(runStep(["deploy", "a"], env, Readable.from([""]), () => undefined), /describes a \(compile\)/);
+        const env = { INMANTA_URL: url, INMANTA_ENVIRONMENT: fake.environment, ...runnerEnvironment({ id: "a", kind: "compile", params: {} }) };
+        await assert.rejects(runStep(["deploy", "a"], env, Readable.from([""]), () => undefined), /names step a \(deploy\) but UPGRADE_STEP is "compile a"/);
     });
 });
 

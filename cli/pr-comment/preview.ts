@@ -1,9 +1,8 @@
 /**
  * What the comment takes from `pulumi preview --diff --policy-pack policy` output: the pack's verdict
- * and a shorter preview. The engine prints every input of a step's command: its params once in
- * `triggers` and again inside the `UPGRADE_STEP` environment variable (a JSON string, pretty-printed
- * by the diff display). The short preview drops that second copy (and the command provider's reference,
- * the same on every step); the raw preview stays below it.
+ * and a shorter preview. The engine prints every input of a step's command, each param once (a runner
+ * step's in its environment, a shell step's in `triggers`). The short preview drops the command
+ * provider's reference, the same on every step; the raw preview stays below it.
  */
 
 export interface PolicyVerdict {
@@ -59,36 +58,11 @@ export function policyVerdict(preview: string): PolicyVerdict {
 }
 
 /**
- * The preview without the step runner's copy of the params: the `UPGRADE_STEP` entry of a command's
- * `environment` (a one-line JSON string, or the pretty-printed JSON block the diff display makes of it).
+ * The preview without the command provider's reference, the same on every step: one line per step
+ * that says nothing to a reviewer.
  */
 export function shortenPreview(preview: string): { text: string; removed: number } {
     const lines = stripAnsi(preview).split("\n");
-    const out: string[] = [];
-    let removed = 0;
-    for (let i = 0; i < lines.length; i++) {
-        // Every command has the same provider reference: one line a step that says nothing to a reviewer.
-        if (/^\s*\[provider=urn:pulumi:[^\]]*::pulumi:providers:command::/.test(lines[i])) {
-            removed++;
-            continue;
-        }
-        const m = /^(\s*[+~-]?\s*)UPGRADE_STEP\s*:/.exec(lines[i]);
-        if (!m) {
-            out.push(lines[i]);
-            continue;
-        }
-        const indent = lines[i].search(/UPGRADE_STEP/);
-        // A pretty-printed JSON value continues on the lines indented deeper than the key.
-        let j = i + 1;
-        if (/[{[]\s*$/.test(lines[i])) {
-            while (j < lines.length && (lines[j].trim() === "" ? lines[j + 1]?.search(/\S/) > indent : lines[j].search(/\S/) > indent)) j++;
-            // The closing bracket at the key's indent, and the blank line the display puts after a JSON value.
-            if (j < lines.length && /^[}\]]$/.test(lines[j].trim().replace(/^[+~-]\s*/, ""))) j++;
-            if (j < lines.length && lines[j].trim() === "") j++;
-        }
-        out.push(`${lines[i].slice(0, indent)}UPGRADE_STEP: (the same params as triggers[1], for the step runner)`);
-        removed += j - i - 1;
-        i = j - 1;
-    }
-    return { text: out.join("\n"), removed };
+    const out = lines.filter(l => !/^\s*\[provider=urn:pulumi:[^\]]*::pulumi:providers:command::/.test(l));
+    return { text: out.join("\n"), removed: lines.length - out.length };
 }

@@ -1,11 +1,12 @@
 import { execFile } from "child_process";
+import { paramsFromEnvironment, STEP_ENV } from "../../components/core/step-env";
 
 /** What `pulumi stack export` shows of one step's command resource. */
 export interface StateCommand {
     name: string;
     /** The run key the step last ran for (`triggers[0]`). */
     runKey?: string;
-    /** What the step ran with (`triggers[1]`): kind and params. */
+    /** What the step ran with: its kind (`triggers[1]`) and params (its environment, or `triggers[1]`). */
     kind?: string;
     params?: Record<string, unknown>;
     stdout?: string;
@@ -30,7 +31,7 @@ function nameOf(urn: string): string {
 interface ExportedResource {
     urn: string;
     type: string;
-    inputs?: { triggers?: unknown[] };
+    inputs?: { triggers?: unknown[]; environment?: Record<string, unknown> };
     outputs?: { stdout?: unknown };
     created?: string;
     modified?: string;
@@ -44,11 +45,15 @@ export function parseExport(text: string): StackState {
         if (!COMMAND_TYPES.has(r.type)) continue;
         const trigger = r.inputs?.triggers?.[0];
         const spec = r.inputs?.triggers?.[1] as { kind?: unknown; params?: unknown } | undefined;
+        // A runner step's params are in its environment; a shell step's in triggers[1].
+        const env = r.inputs?.environment;
+        const params = spec && spec.params && typeof spec.params === "object" ? spec.params as Record<string, unknown>
+            : env && typeof env === "object" && STEP_ENV in env ? paramsFromEnvironment(env) : undefined;
         commands.set(nameOf(r.urn), {
             name: nameOf(r.urn),
             runKey: typeof trigger === "string" ? trigger : undefined,
             kind: spec && typeof spec.kind === "string" ? spec.kind : undefined,
-            params: spec && spec.params && typeof spec.params === "object" ? spec.params as Record<string, unknown> : undefined,
+            params,
             stdout: typeof r.outputs?.stdout === "string" ? r.outputs.stdout : undefined,
             created: r.created,
             modified: r.modified,

@@ -1,4 +1,4 @@
-import { STEP_ENV } from "../../components/core/step-env";
+import { paramsFromEnvironment, STEP_ENV, stepName } from "../../components/core/step-env";
 
 /** What the step runner knows about the step it runs. */
 export interface StepContext {
@@ -23,17 +23,11 @@ export function readContext(kind: string, id: string, env: NodeJS.ProcessEnv, st
     log: (line: string) => void): StepContext {
     const raw = env[STEP_ENV];
     if (!raw) throw new StepFailure(`${STEP_ENV} is not set: the step runner is started by the step resources of the program`);
-    let spec: { id: string; kind: string; params: Record<string, unknown> };
-    try {
-        spec = JSON.parse(raw);
-    } catch {
-        throw new StepFailure(`${STEP_ENV} is not JSON`);
-    }
-    if (spec.kind !== kind || spec.id !== id) {
-        throw new StepFailure(`the command line names step ${id} (${kind}) but ${STEP_ENV} describes ${spec.id} (${spec.kind})`);
+    if (raw !== stepName(kind, id)) {
+        throw new StepFailure(`the command line names step ${id} (${kind}) but ${STEP_ENV} is "${raw}"`);
     }
     return {
-        id, kind, params: spec.params ?? {}, stack: env.UPGRADE_STACK, env, log,
+        id, kind, params: paramsFromEnvironment(env), stack: env.UPGRADE_STACK, env, log,
         stdin: () => new Promise((resolve, reject) => {
             let data = "";
             stdin.setEncoding("utf8");

@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import { recordStep } from "./registry";
 import { SshTarget } from "./ssh";
 import { sh } from "./shell-quote";
-import { STEP_ENV, STEP_KEEP_ENV } from "./step-env";
+import { encodeParam, paramVariable, STEP_ENV, STEP_KEEP_ENV, stepName } from "./step-env";
 
 /** The command line that runs the project's step runner (bin/step.js) from the project root. */
 export const STEP_RUNNER = "node bin/step.js";
@@ -20,8 +20,13 @@ function declared(environment: Record<string, pulumi.Input<string>>): Record<str
     return { ...environment, [STEP_KEEP_ENV]: Object.keys(environment).sort().join(",") };
 }
 
-/** Environment variable that carries a step's id, kind and params to the step runner. */
+/** Environment variable that carries a step's id and kind to the step runner. */
 export { STEP_ENV };
+
+/** One variable per param, for the step runner (see STEP_PARAM_PREFIX). */
+function paramEnvironment(params: Record<string, pulumi.Input<unknown>>): Record<string, pulumi.Input<string>> {
+    return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [paramVariable(k), (pulumi.output(v) as unknown as pulumi.Output<unknown>).apply(encodeParam)]));
+}
 
 /** A value that comes from an earlier step's result, so the plan can name where it comes from. */
 export interface StepRef {
@@ -127,11 +132,13 @@ export class Step extends pulumi.ComponentResource {
         const dependsOn = [...new Set([...after.map(s => s.id), ...refs])];
         recordStep({ id: name, kind: args.kind, title: args.title, params: shown, dependsOn, procedure: args.procedure });
 
-        const spec = pulumi.output({ id: name, kind: args.kind, params }).apply(s => JSON.stringify(s));
-        // The trigger makes the step run again when the run or what it does changes. A plain object,
-        // not one output: during preview only the params computed by earlier steps are unknown, so
-        // the policy pack still reads the others (the agent of a deploy, the name of a setting).
-        const triggers = [args.runKey, { step: name, kind: args.kind, params }];
+        // Each step's params appear once in its inputs, where its command reads them: a runner step's
+        // in its environment (one variable each), a shell step's in its triggers. The trigger makes the
+        // step run again when the run changes; a changed param changes an input, which runs it again too.
+        const spec = stepName(args.kind, name);
+        const triggers = args.runner
+            ? [args.runKey, { step: name, kind: args.kind }]
+            : [args.runKey, { step: name, kind: args.kind, params }];
         const childOpts: pulumi.CustomResourceOptions = {
             parent: this, dependsOn: after, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
         };
@@ -140,7 +147,10 @@ export class Step extends pulumi.ComponentResource {
         if (args.runner) {
             const cmd = new command.local.Command(name, {
                 create: `${STEP_RUNNER} ${args.kind} ${name}`,
-                environment: declared({ ...(args.runner.environment ?? {}), [STEP_ENV]: spec, UPGRADE_STACK: pulumi.getStack() }),
+                environment: {
+                    ...declared({ ...(args.runner.environment ?? {}), [STEP_ENV]: spec, UPGRADE_STACK: pulumi.getStack() }),
+                    ...paramEnvironment(params),
+                },
                 stdin: args.runner.stdin,
                 triggers,
             }, childOpts);

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
-import { STEP_ENV } from "../../components/core/step-env";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { RUN_KEY_ENV } from "../../components/gates/operator-gate";
 import { runStep } from "../../cli/step/main";
 import { goFile, waitingFile, writeAtomic } from "../../cli/gates/signals";
@@ -19,7 +19,7 @@ function gateRun(dir: string, params: Record<string, unknown>, runKey = "1.0.0")
     const logs: string[] = [];
     const env = {
         ...process.env, UPGRADE_STATE_DIR: dir, UPGRADE_STACK: "s1", [RUN_KEY_ENV]: runKey,
-        [STEP_ENV]: JSON.stringify({ id: "look", kind: "operator-gate", params }),
+        ...runnerEnvironment({ id: "look", kind: "operator-gate", params }),
     };
     return { logs, env, result: runStep(["operator-gate", "look"], env, Readable.from([""]), l => logs.push(l)) };
 }

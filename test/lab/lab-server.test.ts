@@ -4,7 +4,7 @@ import { randomUUID } from "crypto";
 import * as path from "path";
 import { Readable } from "stream";
 import { runStep } from "../../cli/step/main";
-import { STEP_ENV } from "../../components/core/step-env";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { InvalidSettingValueError, UnknownSettingError } from "../../components/inmanta/client";
 import { INMANTA_LINES, LabCopy, makeLabCopy } from "../support/lab-copy";
 import { environmentHalted, get, labStackBase, removeAfter, resourceActions, settings, sleep } from "./server-checks";
@@ -76,7 +76,7 @@ for (const line of INMANTA_LINES) describe(`lab (inmanta-core ${line}): emergenc
     async function step(kind: string, params: Record<string, unknown>) {
         const logs: string[] = [];
         const stepEnv = { INMANTA_URL: lab.url, INMANTA_ENVIRONMENT: env, INMANTA_TIMEOUT_SECONDS: "60",
-            [STEP_ENV]: JSON.stringify({ id: `lab-${kind}`, kind, params }) };
+            ...runnerEnvironment({ id: `lab-${kind}`, kind, params }) };
         const result = await runStep([kind, `lab-${kind}`], stepEnv, Readable.from([""]), l => logs.push(l));
         return { result, logs };
     }

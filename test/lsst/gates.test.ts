@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { STEP_ENV } from "../../components/core/step";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { FAKE_DAEMON, FakeCscs, failureOf, ROOT, runLsstStep, tmpDir } from "./support";
 
 const daemons: ChildProcess[] = [];
@@ -184,7 +184,7 @@ describe("LSST steps through the real step runner (bin/step.js)", function () {
     this.timeout(60000);
 
     const stepJs = (kind: string, params: Record<string, unknown>) => spawnSync(process.execPath, [path.join(ROOT, "bin/step.js"), kind, `cli-${kind}`], {
-        cwd: ROOT, encoding: "utf8", env: { ...process.env, [STEP_ENV]: JSON.stringify({ id: `cli-${kind}`, kind, params }) },
+        cwd: ROOT, encoding: "utf8", env: { ...process.env, ...runnerEnvironment({ id: `cli-${kind}`, kind, params }) },
     });
 
     it("prints one JSON result on stdout and logs on stderr; a closed gate exits 1 with its message", () => {

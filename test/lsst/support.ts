@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
-import { STEP_ENV } from "../../components/core/step";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { runStep } from "../../cli/step/main";
 import { RawConfig } from "../support/configs";
 
@@ -33,7 +33,7 @@ export interface StepRun {
 /** Run one step through the step runner, in this process, as its command resource would. */
 export function runLsstStep(kind: string, params: Record<string, unknown>, env: Record<string, string> = {}, id = `t-${kind}`): StepRun {
     const logs: string[] = [];
-    const full = { ...process.env, ...env, [STEP_ENV]: JSON.stringify({ id, kind, params }), UPGRADE_STACK: "test" };
+    const full = { ...process.env, ...env, ...runnerEnvironment({ id, kind, params }), UPGRADE_STACK: "test" };
     return { logs, result: runStep([kind, id], full, Readable.from([""]), l => logs.push(l)) };
 }
 

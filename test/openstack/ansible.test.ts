@@ -10,7 +10,7 @@
 import { strict as assert } from "assert";
 import * as path from "path";
 import { Readable } from "stream";
-import { STEP_ENV } from "../../components/core/step";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { StepRecord } from "../../components/core";
 import { orderSteps } from "../../cli/plan/evaluate";
 import { runStep } from "../../cli/step/main";
@@ -23,7 +23,7 @@ const NODES = ["lb1=load-balancer:lb", "ctl1=controller:openstack-full", "ctl2=c
 async function runOne(s: StepRecord, params: Record<string, unknown> = s.params) {
     const logs: string[] = [];
     try {
-        return await runStep([s.kind, s.id], { ...process.env, [STEP_ENV]: JSON.stringify({ id: s.id, kind: s.kind, params }) },
+        return await runStep([s.kind, s.id], { ...process.env, ...runnerEnvironment({ id: s.id, kind: s.kind, params }) },
             Readable.from([""]), l => logs.push(l));
     } catch (err) {
         (err as Error).message += `\n--- log ---\n${logs.slice(-30).join("\n")}`;

@@ -15,7 +15,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Readable } from "stream";
-import { STEP_ENV } from "../../components/core/step";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { runStep } from "../../cli/step/main";
 import { ensureTools, LAB, makeLab, read, rm, snapshot } from "./support";
 
@@ -25,7 +25,7 @@ const TO = "J.1.1.0";
 async function step(kind: string, id: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
     const logs: string[] = [];
     try {
-        return await runStep([kind, id], { ...process.env, [STEP_ENV]: JSON.stringify({ id, kind, params }) }, Readable.from([""]), l => logs.push(l));
+        return await runStep([kind, id], { ...process.env, ...runnerEnvironment({ id, kind, params }) }, Readable.from([""]), l => logs.push(l));
     } catch (err) {
         (err as Error).message += `\n--- log ---\n${logs.join("\n")}`;
         throw err;

@@ -4,7 +4,7 @@ import { StepRecord } from "../../components/core";
 import { ConfigError } from "../../components/config";
 import { orderSteps } from "../../cli/plan/evaluate";
 import { load, RawConfig } from "../support/configs";
-import { buildUnderMocks, MockRun, precedes } from "../support/mocks";
+import { buildUnderMocks, MockRun, precedes, runnerSpecOf } from "../support/mocks";
 import { makeLab, rm, snapshot, spinalConfig } from "./support";
 
 /** A configuration for graph tests: paths need not exist, nothing runs. */
@@ -128,9 +128,7 @@ describe("Spinal Stack upgrade: the procedure's graph (Pulumi mocks)", function 
         const before = chain[chain.indexOf("survival-labcloud-verify-pre-upgrade") - 1];
         results[before] = { saved };
         const done = await buildUnderMocks(load(config()), { preview: false, results });
-        const cmd = done.registrations.find(r => r.type === "command:local:Command" && r.name === "survival-labcloud-verify-pre-upgrade")!;
-        const env = cmd.inputs.environment as Record<string, unknown>;
-        const spec = JSON.parse(((env.value ?? env) as Record<string, string>).UPGRADE_STEP);
+        const spec = runnerSpecOf(done, "survival-labcloud-verify-pre-upgrade");
         assert.deepEqual(spec.params.saved, saved);
     });
 

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Readable } from "stream";
-import { STEP_ENV } from "../../components/core/step";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { runStep } from "../../cli/step/main";
 import { ensureTools, makeLab, read, rm } from "./support";
 
@@ -22,7 +22,7 @@ describe("Puppet steps with serverspec checks (real puppet apply)", function () 
     const puppet = async (params: Record<string, unknown>) => {
         const p: Record<string, unknown> = { maxRuns: 5, workDir: path.join(lab, "work"), hosts: hosts(), ...params };
         const logs: string[] = [];
-        const r = await runStep(["puppet-step", `puppet-step-${p.step}`], { ...process.env, [STEP_ENV]: JSON.stringify({ id: `puppet-step-${p.step}`, kind: "puppet-step", params: p }) },
+        const r = await runStep(["puppet-step", `puppet-step-${p.step}`], { ...process.env, ...runnerEnvironment({ id: `puppet-step-${p.step}`, kind: "puppet-step", params: p }) },
             Readable.from([""]), l => logs.push(l));
         return { r: r as { hosts: Record<string, HostResult> }, logs };
     };

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { STEP_ENV } from "../../components/core/step";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { RawConfig } from "../support/configs";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -117,7 +117,7 @@ export function runStepProcess(kind: string, id: string, params: Record<string, 
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [path.join(ROOT, "bin", "step.js"), kind, id], {
             cwd: ROOT,
-            env: { ...process.env, ...env, [STEP_ENV]: JSON.stringify({ id, kind, params }), UPGRADE_STACK: "test" },
+            env: { ...process.env, ...env, ...runnerEnvironment({ id, kind, params }), UPGRADE_STACK: "test" },
             stdio: ["ignore", "pipe", "pipe"],
         });
         let stdout = "";
@@ -167,7 +167,7 @@ export async function runStepInProcess(kind: string, id: string, params: Record<
     const { Readable } = await import("stream");
     const logs: string[] = [];
     try {
-        const result = await runStep([kind, id], { ...process.env, [STEP_ENV]: JSON.stringify({ id, kind, params }) },
+        const result = await runStep([kind, id], { ...process.env, ...runnerEnvironment({ id, kind, params }) },
             Readable.from([""]), l => logs.push(l));
         return { code: 0, result, stdout: JSON.stringify(result), stderr: logs.join("\n") };
     } catch (err) {

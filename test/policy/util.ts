@@ -10,6 +10,7 @@ import { strict as assert } from "assert";
 import { createRequire } from "module";
 import * as path from "path";
 import type { PolicyResource, StackValidationArgs, StackValidationPolicy } from "../../policy/types";
+import { encodeParam, paramVariable, stepName } from "../../components/core/step-env";
 
 const policyRequire = createRequire(path.join(__dirname, "..", "..", "policy", "package.json"));
 
@@ -118,17 +119,23 @@ export function fakeResources(steps: FakeStep[], opts: FakeStackOptions = {}): P
         const component = resource(stepType, `${prefix}${procType}$${stepType}::${s.id}`, s.id, {}, proc);
         const cmdType = s.remote ? "command:remote:Command" : "command:local:Command";
         const params = s.params ?? {};
+        const runner = !s.remote && !s.shell;
+        // As components/core/step.ts builds them: a runner step's params are in its environment, one
+        // variable each (a param holding a computed value is unknown as a whole); any other's in triggers[1].
         const spec = s.specUnknown && hasComputed(params)
             ? unknownStringValue
-            : { step: s.id, kind: s.kind, params: replaceComputed(params, unknownStringValue) };
+            : runner ? { step: s.id, kind: s.kind } : { step: s.id, kind: s.kind, params: replaceComputed(params, unknownStringValue) };
         const props: Record<string, unknown> = {
-            create: s.remote || s.shell ? `echo ${s.id}` : `node bin/step.js ${s.kind} ${s.id}`,
+            create: runner ? `node bin/step.js ${s.kind} ${s.id}` : `echo ${s.id}`,
             triggers: [opts.runKey ?? "2.0.0", spec],
         };
-        if (!s.remote) {
-            props.environment = s.shell || typeof params.environment !== "string"
-                ? { UPGRADE_STEP: unknownStringValue }
-                : { INMANTA_ENVIRONMENT: params.environment, INMANTA_URL: "http://127.0.0.1:8888", UPGRADE_STEP: unknownStringValue };
+        if (s.shell) props.environment = { UPGRADE_STEP: stepName(s.kind, s.id) };
+        if (runner) {
+            props.environment = {
+                ...(typeof params.environment === "string" ? { INMANTA_ENVIRONMENT: params.environment, INMANTA_URL: "http://127.0.0.1:8888" } : {}),
+                UPGRADE_STEP: stepName(s.kind, s.id),
+                ...Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [paramVariable(k), hasComputed(v) ? unknownStringValue : encodeParam(v)])),
+            };
         }
         const cmd = resource(cmdType, `${prefix}${procType}$${stepType}$${cmdType}::${s.id}`, s.id,
             unknownCheckingProxy(props), component);

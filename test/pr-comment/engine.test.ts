@@ -86,13 +86,22 @@ describe("engine: the pull-request comment of each example stack", function () {
             assert.match(details[1], /^Raw preview \(\d+ lines\)$/);
             const short = Number(/\((\d+) lines\)/.exec(details[0])![1]);
             const raw = Number(/\((\d+) lines\)/.exec(details[1])![1]);
-            // The runner's copy: a JSON document, or "[unknown]" when a param is computed by an earlier step.
-            const runnerSteps = (preview.match(/^\s*UPGRADE_STEP\s*: /gm) ?? []).length;
-            assert.ok(runnerSteps > 0, "the raw preview shows the runner's copy of the params");
             assert.ok(short < raw, `${short} < ${raw}`);
             const shortBody = text.slice(text.indexOf(details[0]), text.indexOf(details[1]));
-            assert.equal((shortBody.match(/UPGRADE_STEP: \(the same params as triggers\[1\], for the step runner\)/g) ?? []).length, runnerSteps);
-            assert.doesNotMatch(shortBody, /UPGRADE_STEP\s*: (\(json\)|\[unknown\])/);
+            assert.doesNotMatch(shortBody, /\[provider=urn:pulumi:/);
+            // Each step's params once: a runner step names itself in one line and keeps its params in its
+            // environment, with no params in its triggers; a shell step keeps them in triggers only.
+            const blocks = preview.split(/^(?=\s*\+ command:(?:local|remote):Command: )/m).slice(1);
+            assert.equal(blocks.length, steps.length, "one command per step in the preview");
+            for (const b of blocks) {
+                const id = /::([^\]:]+)\]/.exec(b)![1];
+                const step = steps.find(x => x.id === id)!;
+                const inEnv = /^\s*UPGRADE_PARAM_\w+\s*:/m.test(b);
+                const inTriggers = /^\s*params\s*: \{/m.test(b);
+                assert.ok(!(inEnv && inTriggers), `${id}: params in its environment and in its triggers`);
+                const named = /^\s*UPGRADE_STEP\s*: (.*)$/m.exec(b);
+                if (named) assert.equal(named[1], `"${step.kind} ${id}"`, `${id}: the runner's name of the step, one line`);
+            }
         });
     }
 

@@ -8,7 +8,7 @@ import { dbnameArg } from "../../cli/step/database";
 import { runStep } from "../../cli/step/main";
 import { postToSlack } from "../../cli/step/lsst/notify";
 import { loadRunbookConfig } from "../../components/config";
-import { STEP_ENV } from "../../components/core/step-env";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { globMatch } from "../../components/inmanta/approval";
 import { HttpTransport } from "../../components/inmanta/client/http";
 import { scrubUrls } from "../../components/inmanta/client/url-safety";
@@ -29,7 +29,7 @@ describe("security: a restore needs the backup's checksum (finding 6)", () => {
         const file = path.join(dir, "truncated.dump");
         fs.writeFileSync(file, "PGDMP-partial"); // the 13-byte leftover of a killed pg_dump
         const params = { host: "127.0.0.1", port: 5432, database: "inmanta", user: "postgres", tables: ["t"], file };
-        await assert.rejects(runStep(["db-restore", "r1"], { PATH: "/nonexistent", [STEP_ENV]: JSON.stringify({ id: "r1", kind: "db-restore", params }) },
+        await assert.rejects(runStep(["db-restore", "r1"], { PATH: "/nonexistent", ...runnerEnvironment({ id: "r1", kind: "db-restore", params }) },
             Readable.from([""]), () => undefined), /parameter "sha256" must be the backup's sha256.*nothing was restored/);
     });
 });

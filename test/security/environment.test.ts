@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { STEP_ENV } from "../../components/core/step-env";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { buildUnderMocks } from "../support/mocks";
 import { load, lsmUpgrade } from "../support/configs";
 import { markerDir, ROOT } from "./support";
@@ -52,7 +52,7 @@ describe("security: a step's environment is an allow-list (finding 4)", () => {
             cwd: ROOT, encoding: "utf8",
             env: {
                 ...process.env, ...ENGINE_SECRETS, PATH: `${bin}:${process.env.PATH}`, PGPASSWORD: "db-secret",
-                UPGRADE_STEP_KEEP: "PGPASSWORD,UPGRADE_STEP", [STEP_ENV]: JSON.stringify({ id: "b1", kind: "db-backup", params }),
+                UPGRADE_STEP_KEEP: "PGPASSWORD,UPGRADE_STEP", ...runnerEnvironment({ id: "b1", kind: "db-backup", params }),
             },
         });
         assert.notEqual(r.status, 0);

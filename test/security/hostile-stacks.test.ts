@@ -8,7 +8,7 @@ import { ConfigError, loadRunbookConfig } from "../../components/config";
 import { isShellText } from "../../components/config/shell-text";
 import { resetRegistry } from "../../components/core";
 import { shellQuote } from "../../components/core/shell-quote";
-import { STEP_ENV } from "../../components/core/step-env";
+import { paramsFromEnvironment, STEP_ENV } from "../../components/core/step-env";
 import { markerDir, markers, ROOT } from "./support";
 
 /**
@@ -65,8 +65,8 @@ async function commandLines(config: Record<string, string>, secretKeys: string[]
             if (args.type.startsWith("command:")) {
                 if (typeof args.inputs.create === "string") lines.push(args.inputs.create);
                 const env = args.inputs.environment as Record<string, unknown> | undefined;
-                const spec = (env && "value" in env ? (env.value as Record<string, unknown>) : env)?.[STEP_ENV];
-                if (typeof spec === "string") runnerLines(JSON.parse(spec).params);
+                const plain = env && "value" in env ? (env.value as Record<string, unknown>) : env;
+                if (plain && typeof plain[STEP_ENV] === "string") runnerLines(paramsFromEnvironment(plain));
             }
             return { id: `${args.name}-id`, state: {} };
         },

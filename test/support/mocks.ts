@@ -1,3 +1,4 @@
+import { paramsFromEnvironment, STEP_ENV } from "../../components/core/step-env";
 import * as pulumi from "@pulumi/pulumi";
 import { RunbookConfig } from "../../components/config";
 import { recordedSteps, resetRegistry, StepRecord } from "../../components/core";
@@ -77,3 +78,16 @@ export function precedes(steps: StepRecord[], from: string, to: string): boolean
 }
 
 export const promiseOf = <T>(o: pulumi.Output<T>): Promise<T> => new Promise(resolve => o.apply(v => { resolve(v); return v; }));
+
+const SECRET = "4dabf18193072939515e22adb298388d";
+const unwrap = (v: unknown): unknown => (v && typeof v === "object" && SECRET in v ? (v as unknown as { value: unknown }).value : v);
+
+/** What a runner step's command hands the step runner (its id, kind and params), read from a mock registration. */
+export function runnerSpecOf(run: MockRun, name: string): { id: string; kind: string; params: Record<string, unknown> } {
+    const cmd = run.registrations.find(r => r.type === "command:local:Command" && r.name === name);
+    if (!cmd) throw new Error(`no local command ${name}`);
+    const env = unwrap(cmd.inputs.environment) as Record<string, unknown>;
+    const plain = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, unwrap(v)]));
+    const [kind, id] = String(plain[STEP_ENV]).split(" ");
+    return { id, kind, params: paramsFromEnvironment(plain) };
+}

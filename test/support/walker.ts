@@ -1,6 +1,6 @@
 import { Readable } from "stream";
 import { RunbookConfig } from "../../components/config";
-import { STEP_ENV } from "../../components/core/step";
+import { runnerEnvironment } from "../../components/core/step-env";
 import { orderSteps } from "../../cli/plan/evaluate";
 import { runStep } from "../../cli/step/main";
 import { run as runProgram } from "../../cli/step/process";
@@ -50,7 +50,7 @@ export async function walk(config: RunbookConfig, env: NodeJS.ProcessEnv): Promi
                 const declared = inputs.environment as Record<string, unknown>;
                 const stepEnv = ((declared && "value" in declared ? declared.value : declared) ?? {}) as Record<string, string>;
                 out.results[step.id] = await runStep([step.kind, step.id],
-                    { ...process.env, ...stepEnv, ...env, [STEP_ENV]: JSON.stringify({ id: step.id, kind: step.kind, params }), UPGRADE_STACK: "test" },
+                    { ...process.env, ...stepEnv, ...env, ...runnerEnvironment({ id: step.id, kind: step.kind, params }), UPGRADE_STACK: "test" },
                     Readable.from([stdin]), line => out.logs.push(line));
             } else {
                 // Asynchronous: the orchestrator may be served from this very process.

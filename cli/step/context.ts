@@ -20,14 +20,14 @@ export class StepFailure extends Error {
 }
 
 export function readContext(kind: string, id: string, env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream,
-    log: (line: string) => void): StepContext {
+    log: (line: string) => void, paramEnv: NodeJS.ProcessEnv = env): StepContext {
     const raw = env[STEP_ENV];
     if (!raw) throw new StepFailure(`${STEP_ENV} is not set: the step runner is started by the step resources of the program`);
     if (raw !== stepName(kind, id)) {
         throw new StepFailure(`the command line names step ${id} (${kind}) but ${STEP_ENV} is "${raw}"`);
     }
     return {
-        id, kind, params: paramsFromEnvironment(env), stack: env.UPGRADE_STACK, env, log,
+        id, kind, params: paramsFromEnvironment(paramEnv), stack: env.UPGRADE_STACK, env, log,
         stdin: () => new Promise((resolve, reject) => {
             let data = "";
             stdin.setEncoding("utf8");

@@ -24,11 +24,12 @@ export const STEP_KINDS = [...Object.keys(INMANTA_HANDLERS), ...Object.keys(LOCA
  * The step runner: `node bin/step.js <kind> <id>`, started by a step's command resource.
  * Logs go to stderr (and so to the Pulumi log); the JSON result is the only thing on stdout.
  */
+/** `paramEnv`: where the step's params are (its own environment, before the allow-list took them out). */
 export async function runStep(argv: string[], env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream,
-    log: (line: string) => void): Promise<Record<string, unknown>> {
+    log: (line: string) => void, paramEnv: NodeJS.ProcessEnv = env): Promise<Record<string, unknown>> {
     const [kind, id] = argv;
     if (!kind || !id) throw new StepFailure("usage: step <kind> <id>");
-    const ctx = readContext(kind, id, env, stdin, line => log(`[${id}] ${line}`));
+    const ctx = readContext(kind, id, env, stdin, line => log(`[${id}] ${line}`), paramEnv);
     const local = LOCAL_HANDLERS[kind];
     if (local) return local(ctx);
     const handler = INMANTA_HANDLERS[kind];
@@ -42,7 +43,9 @@ export async function runStep(argv: string[], env: NodeJS.ProcessEnv, stdin: Nod
 }
 
 export async function main(argv: string[]): Promise<number> {
-    // The runner and every program it starts see only the step's allow-listed environment.
+    // The runner and every program it starts see only the step's allow-listed environment; the
+    // step's params are read before they go.
+    const own = { ...process.env };
     const allowed = stepEnvironment(process.env);
     for (const name of Object.keys(process.env)) if (!(name in allowed)) delete process.env[name];
     handleStopSignals();
@@ -54,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     journal("start");
     let result: Record<string, unknown>;
     try {
-        result = await runStep(argv, process.env, process.stdin, line => process.stderr.write(line + "\n"));
+        result = await runStep(argv, process.env, process.stdin, line => process.stderr.write(line + "\n"), own);
     } catch (err) {
         journal("failed", err instanceof Error ? err.message : String(err));
         throw err;

@@ -59,6 +59,10 @@ describe("security: a step's environment is an allow-list (finding 4)", () => {
         const env = envLines(fs.readFileSync(path.join(dir, "pg_dump.env"), "utf8"));
         for (const name of Object.keys(ENGINE_SECRETS)) assert.equal(env[name], undefined, `${name} reached pg_dump`);
         assert.equal(env.PGPASSWORD, "db-secret");
+        // The step's params are the runner's: what it starts sees none of them, but the step did read them.
+        assert.deepEqual(Object.keys(env).filter(n => n.startsWith("UPGRADE_PARAM_")), []);
+        assert.equal(env.PGHOST ?? "127.0.0.1", "127.0.0.1");
+        assert.match(r.stderr, /pg_dump/);
     });
 
     it("every local command of a procedure goes through the launcher or the runner and names its own variables", async () => {
@@ -71,7 +75,8 @@ describe("security: a step's environment is an allow-list (finding 4)", () => {
             const declared = c.inputs.environment as Record<string, unknown>;
             const env = (declared && "value" in declared ? declared.value : declared) as Record<string, string>;
             const keep = String(env.UPGRADE_STEP_KEEP).split(",");
-            assert.deepEqual(keep, Object.keys(env).filter(k => k !== "UPGRADE_STEP_KEEP").sort(), c.name);
+            // The params are the runner's own (never handed on), so they are not among the names kept.
+            assert.deepEqual(keep, Object.keys(env).filter(k => k !== "UPGRADE_STEP_KEEP" && !k.startsWith("UPGRADE_PARAM_")).sort(), c.name);
         }
     });
 });

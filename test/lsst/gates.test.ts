@@ -64,8 +64,10 @@ describe("LSST gates and probes, with real processes", function () {
         assert.equal(r.ready, true);
         assert.equal(r.count, 0);
         assert.ok(Number(r.elapsedSeconds) >= 1.7, `passed after ${r.elapsedSeconds} s, before the count reached 0`);
-        const seen = s.logs.map(l => /: (\d) federations/.exec(l)?.[1]).filter(Boolean);
-        assert.deepEqual(seen.slice(-3), ["2", "1", "0"], s.logs.join("\n"));
+        // Each count the gate saw is logged once, going down to 0 (a busy machine may poll past one).
+        const seen = s.logs.map(l => /: (\d) federations/.exec(l)?.[1]).filter((x): x is string => !!x).map(Number);
+        assert.equal(seen[seen.length - 1], 0, s.logs.join("\n"));
+        assert.ok(seen.length >= 2 && seen.every((n, i) => i === 0 || n < seen[i - 1]), s.logs.join("\n"));
         assert.ok(!s.logs.some(l => /still not ready/.test(l)), "no warning: the count went down within the patience");
     });
 

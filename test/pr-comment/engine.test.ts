@@ -4,8 +4,8 @@
  * checklist of the plan, the changes since the last run, the pack's verdict, the preview folded away
  * (shortened: each step's params once) and raw.
  *
- * Upstream formats relied on: the diff view prints a JSON-valued string input as "(json) {" with the
- * document indented below it, each violation as "<pack>@v<version> [mandatory]  <policy>  (<type>: <name>)"
+ * Upstream formats relied on: the diff view prints each resource as "+ <type>: (create)" followed by its
+ * "[urn=...]" line, each violation as "<pack>@v<version> [mandatory]  <policy>  (<type>: <name>)"
  * and a "Policy Packs run:" table at the end (pulumi/pulumi pkg/backend/display/diff.go, object_diff.go).
  */
 import { strict as assert } from "assert";

@@ -19,6 +19,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { runnerEnvironment } from "../components/core/step-env";
 import { parseArgs } from "../cli/args";
 import { EngineStack, requireEngine, StateResource, TempProject } from "../test/support/engine";
 import { plainUpgrade, startLab, stopLab } from "../test/engine/fixture";
@@ -230,13 +231,17 @@ interface UpgradeRun {
     medianStepS: number;
 }
 
-/** Seconds the step runner needs to load (it stops right after, for want of a step description). */
+/** Seconds the step runner needs to load a setting step's module (it stops right after, for want of its params). */
 function runnerLoadSeconds(project: TempProject): number {
     const started = Date.now();
     const r = spawnSync(process.execPath, [path.join(project.dir, "bin", "step.timed.js"), "setting", "load-only"], {
-        cwd: project.dir, env: { ...process.env, UPGRADE_STEP: "" }, encoding: "utf8",
+        cwd: project.dir, encoding: "utf8", env: {
+            ...process.env, ...runnerEnvironment({ id: "load-only", kind: "setting", params: {} }),
+            INMANTA_URL: "http://127.0.0.1:9", INMANTA_ENVIRONMENT: "00000000-0000-4000-8000-000000000000",
+            UPGRADE_STEP_KEEP: "INMANTA_URL,INMANTA_ENVIRONMENT",
+        },
     });
-    if (!/UPGRADE_STEP is not set/.test(r.stderr)) throw new Error(`unexpected answer of the step runner: ${r.stderr}`);
+    if (!/parameter "name"/.test(r.stderr)) throw new Error(`unexpected answer of the step runner: ${r.stderr}`);
     return (Date.now() - started) / 1000;
 }
 

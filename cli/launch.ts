@@ -1,4 +1,4 @@
-import { ConfigError } from "../components/config";
+import { ConfigError } from "../components/config/errors";
 
 /** Exit once everything written to stdout and stderr has reached the pipe (large plans, dry-run reports). */
 function exitAfterFlush(code: number): void {

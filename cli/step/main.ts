@@ -1,24 +1,10 @@
 import { stepEnvironment } from "../../components/core/step-env";
 import { appendJournal } from "../journal/journal";
 import { handleStopSignals } from "./children";
-import { backup, restore } from "./database";
-import { readContext, StepContext, StepFailure } from "./context";
-import { clientFromEnv, INMANTA_HANDLERS } from "./inmanta";
-import { operatorGate } from "./gates/operator-gate";
-import { projectCheck } from "./project";
-import { LSST_HANDLERS } from "./lsst";
-import { OPENSTACK_HANDLERS } from "./openstack";
+import { readContext, StepFailure } from "./context";
+import { handlerOf, STEP_KINDS } from "./kinds";
 
-const LOCAL_HANDLERS: Record<string, (ctx: StepContext) => Promise<Record<string, unknown>>> = {
-    "db-backup": backup,
-    "db-restore": restore,
-    "project-check": projectCheck,
-    "operator-gate": operatorGate,
-    ...LSST_HANDLERS,
-    ...OPENSTACK_HANDLERS,
-};
-
-export const STEP_KINDS = [...Object.keys(INMANTA_HANDLERS), ...Object.keys(LOCAL_HANDLERS)];
+export { STEP_KINDS };
 
 /**
  * The step runner: `node bin/step.js <kind> <id>`, started by a step's command resource.
@@ -30,13 +16,13 @@ export async function runStep(argv: string[], env: NodeJS.ProcessEnv, stdin: Nod
     const [kind, id] = argv;
     if (!kind || !id) throw new StepFailure("usage: step <kind> <id>");
     const ctx = readContext(kind, id, env, stdin, line => log(`[${id}] ${line}`), paramEnv);
-    const local = LOCAL_HANDLERS[kind];
-    if (local) return local(ctx);
-    const handler = INMANTA_HANDLERS[kind];
+    const handler = await handlerOf(kind);
     if (!handler) throw new StepFailure(`unknown step kind "${kind}" (known: ${STEP_KINDS.join(", ")})`);
+    if (!handler.inmanta) return handler.run(ctx);
+    const { clientFromEnv } = await import("./inmanta");
     const client = clientFromEnv(env, ctx.log);
     try {
-        return await handler(ctx, client);
+        return await handler.run(ctx, client);
     } finally {
         client.close();
     }

@@ -2,8 +2,8 @@ import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { createdSteps, LabCopy, makeLabCopy, RunResult, stepOutput } from "../support/lab-copy";
-import { desiredStates, get, labStackBase, removeAfter, resourceActions, settings, versionModel } from "./server-checks";
+import { createdSteps, INMANTA_LINES, LabCopy, makeLabCopy, RunResult, stepOutput } from "../support/lab-copy";
+import { desiredStates, get, labStackBase, removeAfter, resourceActions, resourceRows, schedulerState, settings, versionModel } from "./server-checks";
 
 /**
  * The two first-deployment procedures on the real parts (engine, Inmanta server, PostgreSQL), each
@@ -11,25 +11,45 @@ import { desiredStates, get, labStackBase, removeAfter, resourceActions, setting
  * release-A baseline, then checked on the server.
  */
 
-const AUTOMATION_ON = {
+/** The automation settings the seed wants on at the end; 20.x has only those not removed in 15.0. */
+const AUTOMATION_ON_14 = {
     agent_trigger_method_on_auto_deploy: "push_incremental_deploy",
     auto_deploy: true,
     push_on_auto_deploy: true,
     server_compile: true,
     protected_environment: true,
 };
+const REMOVED_IN_15 = ["agent_trigger_method_on_auto_deploy", "push_on_auto_deploy"];
+const automationOn = (v14: boolean): Record<string, unknown> => v14 ? AUTOMATION_ON_14
+    : Object.fromEntries(Object.entries(AUTOMATION_ON_14).filter(([n]) => !REMOVED_IN_15.includes(n)));
 
 const filesOf = (lab: LabCopy) => path.join(lab.inmantaDir, "server", "files");
 const stepsOf = (lab: LabCopy) => JSON.parse(fs.readFileSync(path.join(lab.dir, ".lab", "outputs.json"), "utf8")).steps as string[];
 
-describe("lab (inmanta-core 14.0.0; 20.x: see the README): first deployment of the LSM model (lsm-install) into an empty environment", function () {
+/** The settings removed in 15.0: set on 14.x, skipped with the reason on 20.x (none of them defined there). */
+async function checkRemovedSettings(lab: LabCopy, env: string, run: RunResult, prefix: string, v14: boolean): Promise<void> {
+    const s = await settings(lab.url, env);
+    for (const name of REMOVED_IN_15) {
+        const step = `${prefix}-${name.replace(/_/g, "-")}`;
+        if (v14) {
+            assert.equal(stepOutput(run, step).applied, true, step);
+        } else {
+            assert.ok(!(name in s), `${name} is not a setting of this server`);
+            assert.deepEqual(stepOutput(run, step), { name, applied: false, reason: "not defined by this server" });
+            assert.match(run.output, new RegExp(`\\[${step}\\] ${name}: this server has no such setting, not applicable here`));
+        }
+    }
+}
+
+for (const line of INMANTA_LINES) describe(`lab (inmanta-core ${line}): first deployment of the LSM model (lsm-install) into an empty environment`, function () {
     this.timeout(15 * 60 * 1000);
+    const v14 = line.startsWith("14.");
     let lab: LabCopy;
     let env: string;
     let run: RunResult;
 
     before(async () => {
-        lab = await makeLabCopy(undefined, { inmantaVersion: "14.0.0" });
+        lab = await makeLabCopy(undefined, { inmantaVersion: line });
         env = randomUUID();
         lab.writeStack("install", {
             procedure: "lsm-install",
@@ -38,12 +58,16 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): first deployment of t
             lsm: { entryPoint: "loader.cf", instanceUpdatesExpected: false },
             install: { expectedSettings: { server_compile: true, protected_environment: false, autostart_agent_deploy_interval: "600" } },
             approval: {
-                // The first dry run: the lab agent does not exist before the internal agent has deployed
-                // its std::AgentConfig, so the server reports its files as agent_down (NOTES.md).
-                allow: [
-                    { resource: "std::AgentConfig[internal,agentname=lab]", status: ["added"] },
-                    { resource: "upgradelab::ConfigFile[lab,path=*/service-*.conf]", status: ["agent_down"] },
-                ],
+                allow: v14
+                    // 14.x, the first dry run: the lab agent does not exist before the internal agent has deployed
+                    // its std::AgentConfig, so the server reports its files as agent_down (NOTES.md).
+                    ? [
+                        { resource: "std::AgentConfig[internal,agentname=lab]", status: ["added"] },
+                        { resource: "upgradelab::ConfigFile[lab,path=*/service-*.conf]", status: ["agent_down"] },
+                    ]
+                    // 20.x: no internal agent, std::AgentConfig is not exported, the first version's files are
+                    // "added" (shared/notes/inmanta-20.md, Dry run).
+                    : [{ resource: "upgradelab::ConfigFile[lab,path=*/service-*.conf]", status: ["added"] }],
             },
             // An unattended run: the look at the first version is pre-approved for this run key.
             gates: { approved: [{ runKey: "release-a", step: "install-look-first-version" }] },
@@ -57,6 +81,7 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): first deployment of t
         assert.equal(run.status, 0, run.output);
         assert.match(run.output, /first deployment \(procedure lsm-install\): no baseline/);
         assert.doesNotMatch(run.output, /\[lab\] baseline/);
+        // the same steps on both lines: a setting the server lacks is a step that says so (checked below)
         const expected = [
             "install-settings-check", "install-protected-environment", "install-auto-deploy-off", "install-compile",
             "install-export", "install-recompile", "install-dryrun", "install-approval", "install-look-first-version", "install-deploy",
@@ -69,8 +94,10 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): first deployment of t
 
     it("leaves the automation settings on and the environment protected", async () => {
         const s = await settings(lab.url, env);
-        for (const [name, value] of Object.entries(AUTOMATION_ON)) assert.deepEqual(s[name], value, name);
+        for (const [name, value] of Object.entries(automationOn(v14))) assert.deepEqual(s[name], value, name);
         assert.match(run.output, /\[install-auto-deploy-off\] auto_deploy: true -> false/);
+        assert.match(run.output, /\[install-auto-deploy\] auto_deploy: false -> true/);
+        await checkRemovedSettings(lab, env, run, "install", v14);
     });
 
     it("the first compile's version stayed a candidate; the version after the export was released and deployed", async () => {
@@ -80,11 +107,32 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): first deployment of t
         const states = await desiredStates(lab.url, env);
         assert.deepEqual(states.filter(s => s.status === "active").map(s => s.version), [recompiled], JSON.stringify(states));
         assert.ok(["candidate", "skipped_candidate"].includes(states.find(s => s.version === first)!.status), JSON.stringify(states));
+        // no deploy of any version before the release of the recompiled one
+        const deploys = await resourceActions(lab.url, env, { action: "deploy" });
+        assert.ok(deploys.length > 0);
+        assert.deepEqual(deploys.filter(a => a.version !== recompiled), [], JSON.stringify(deploys));
         const v = await versionModel(lab.url, env, recompiled);
         assert.equal(v.released, true);
-        assert.equal(v.deployed, true);
-        assert.equal(v.result, "success");
-        assert.equal(v.done, v.total);
+        if (v14) {
+            assert.equal(v.deployed, true);
+            assert.equal(v.result, "success");
+            assert.equal(v.done, v.total);
+        } else {
+            // 15+ has no deployed/result/done (shared/notes/inmanta-20.md, Versions): the scheduler took the
+            // version and every resource row of it is deployed
+            assert.deepEqual([v.deployed, v.result, v.done], [undefined, undefined, undefined]);
+            const scheduler = await schedulerState(lab.url, env);
+            assert.equal(scheduler.taken, true, "the scheduler read the released version");
+            assert.deepEqual(scheduler.resources, {
+                "std::AgentConfig[internal,agentname=lab]": { compliance: "compliant", last_handler_run: "successful" },
+                "upgradelab::ConfigFile[lab,path=service-a.conf]": { compliance: "compliant", last_handler_run: "successful" },
+            });
+            const rows = await resourceRows(lab.url, env);
+            assert.deepEqual(rows.map(r => [r.resource_id.replace(/path=.*\//, "path="), r.version, r.status]), [
+                ["std::AgentConfig[internal,agentname=lab]", recompiled, "deployed"],
+                ["upgradelab::ConfigFile[lab,path=service-a.conf]", recompiled, "deployed"],
+            ]);
+        }
     });
 
     it("the strict exporter wrote the service entity of release A; no instance changed", () => {
@@ -95,16 +143,31 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): first deployment of t
         assert.equal(changed, "0");
     });
 
-    it("the lab agent wrote the files of release A; the internal agent deployed its agent config first", async () => {
+    it(v14 ? "the lab agent wrote the files of release A; the internal agent deployed its agent config first"
+        : "the lab agent wrote the files of release A; the internal agent deployed the agent config, in parallel", async () => {
         assert.equal(fs.readFileSync(path.join(filesOf(lab), "service-a.conf"), "utf8"), "release A\n");
         assert.ok(!fs.existsSync(path.join(filesOf(lab), "service-b.conf")));
         const deploys = (await resourceActions(lab.url, env, { action: "deploy" })).filter(a => a.status === "deployed");
         const firstOf = (agent: string) => deploys.find(a => a.agent === agent);
-        assert.ok(firstOf("internal") && firstOf("lab"), JSON.stringify(deploys));
-        assert.deepEqual(firstOf("internal")!.resources, ["std::AgentConfig[internal,agentname=lab]"]);
-        assert.ok(firstOf("internal")!.finished! <= firstOf("lab")!.started, "the lab agent came up through the internal agent's deploy");
+        if (v14) {
+            assert.ok(firstOf("internal") && firstOf("lab"), JSON.stringify(deploys));
+            assert.deepEqual(firstOf("internal")!.resources, ["std::AgentConfig[internal,agentname=lab]"]);
+            assert.ok(firstOf("internal")!.finished! <= firstOf("lab")!.started, "the lab agent came up through the internal agent's deploy");
+        } else {
+            // 20.x: one scheduler per environment runs an executor per agent; the lab model's std (8.4.x, see
+            // lab/inmanta requirements) still exports std::AgentConfig, so "internal" is an agent of the model
+            // like any other: it deploys that resource and nothing more, and the lab agent does not wait for it
+            // (inmanta-core src/inmanta/deploy/scheduler.py), so no order between them is asserted
+            const byAgent = (agent: string) => deploys.filter(a => a.agent === agent).flatMap(a => a.resources).map(r => r.replace(/path=.*\//, "path="));
+            assert.deepEqual([...new Set(deploys.map(a => a.agent))].sort(), ["internal", "lab"], JSON.stringify(deploys));
+            assert.deepEqual(byAgent("internal"), ["std::AgentConfig[internal,agentname=lab]"]);
+            assert.deepEqual(byAgent("lab"), ["upgradelab::ConfigFile[lab,path=service-a.conf]"]);
+            const agents = await get<{ data: { name: string; paused: boolean }[] }>(lab.url, env, "/api/v2/agents");
+            assert.deepEqual(agents.data.map(a => [a.name, a.paused]).sort(), [["internal", false], ["lab", false]]);
+        }
         const summary = await get<{ metadata: { deploy_summary: { total: number; by_state: Record<string, number> } } }>(
             lab.url, env, "/api/v2/resource?deploy_summary=true");
+        assert.equal(summary.metadata.deploy_summary.total, 2);
         assert.equal(summary.metadata.deploy_summary.by_state.deployed, summary.metadata.deploy_summary.total);
         assert.match(run.output, /service-a\.conf holds release A/);
     });
@@ -160,7 +223,7 @@ describe("lab (inmanta-core 14.0.0; 20.x: see the README): extra careful deploy 
             assert.equal(stepOutput(run, `careful-${name.replace(/_/g, "-")}-off`).value, "0");
         }
         const s = await settings(lab.url, env);
-        for (const [name, value] of Object.entries({ ...AUTOMATION_ON, ...INTERVALS })) assert.deepEqual(s[name], value, name);
+        for (const [name, value] of Object.entries({ ...AUTOMATION_ON_14, ...INTERVALS })) assert.deepEqual(s[name], value, name);
         // The intervals were restored after every other setting.
         const created = createdSteps(run.output);
         assert.ok(created.indexOf("careful-restore-server-compile") < created.indexOf("careful-restore-autostart-agent-deploy-interval"));

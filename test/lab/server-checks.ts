@@ -105,6 +105,20 @@ export async function schedulerState(url: string, environment: string): Promise<
     return { taken: !Array.isArray(body.data.discrepancies), resources };
 }
 
+/**
+ * Whether a released version is deployed and how it ended, read the way each line reports it: 14.x in
+ * `GET /api/v1/version/<v>` (`deployed`, `result`); 15+ has neither (shared/notes/inmanta-20.md, Versions):
+ * the scheduler must have taken the version and every resource row be of it and `deployed`.
+ */
+export async function deployState(url: string, environment: string, version: number, v14: boolean): Promise<{ released: boolean; deployed: boolean; result: string }> {
+    const v = await versionModel(url, environment, version);
+    if (v14) return { released: v.released, deployed: v.deployed, result: v.result };
+    const [scheduler, rows] = await Promise.all([schedulerState(url, environment), resourceRows(url, environment)]);
+    const deployed = scheduler.taken && rows.length > 0 && rows.every(r => r.version === version && r.status === "deployed");
+    const failed = rows.some(r => ["failed", "unavailable", "skipped"].includes(r.status));
+    return { released: v.released, deployed, result: deployed ? "success" : failed ? "failed" : `rows ${JSON.stringify(rows)}` };
+}
+
 /** Effective settings of an environment: stored values, else the server's defaults. */
 export async function settings(url: string, environment: string): Promise<Record<string, unknown>> {
     const body = await get<{ data: { settings: Record<string, unknown>; definition: Record<string, { default: unknown }> } }>(

@@ -234,6 +234,18 @@ describe("step runner against an Inmanta API server", function () {
         assert.equal(fake.isHalted, false);
     });
 
+    it("the careful deploy's held release refuses to resume an emergency stop: a halted environment stays halted, nothing released", async () => {
+        await startFake({ flavor: "20", settings: { auto_deploy: false } });
+        const { version } = await step("compile", { update: false, expectNoDeploy: true }).result as { version: number };
+        await (await fetch(`${url}/api/v2/actions/environment/halt`, { method: "POST", headers: { "X-Inmanta-tid": fake.environment } })).text();
+        fake.clearRequests();
+        await assert.rejects(step("release-held", { version, agents: ["agent1", "agent2"] }).result,
+            /the environment is halted \(emergency stop\): resume it \(npm run resume\) first; nothing was changed/);
+        assert.deepEqual(fake.requestsTo("POST"), []);
+        assert.equal(fake.isHalted, true);
+        assert.equal(fake.desiredStateStatus(version), "candidate");
+    });
+
     it("on 20.x a dry run of a halted environment fails its step saying so (the server answers 409)", async () => {
         await startFake({ flavor: "20" });
         await step("agents-pause", {}).result;

@@ -515,7 +515,7 @@ describe("InmantaClient: both server lines (14.0.0 and 20.1.0)", () => {
     });
 
     // The careful deploy's hold on 15+ (cli/step/inmanta.ts releaseHeld): halt, keep the agents paused on resume,
-    // resume, release; halt and resume: inmanta-core src/inmanta/server/services/environment_action_service.py.
+    // resume, release; inmanta-core src/inmanta/server/services/environmentservice.py (halt, resume), src/inmanta/server/agentmanager.py (resume_agents, keep_paused_on_resume only while halted).
     it("20.x: held by a halt with the agents kept paused on resume, a release deploys nothing until an agent is unpaused", async () => {
         const { client, fake } = await setup({ flavor: "20", schedulerLagMs: 10, compile: { durationMs: 20 }, deploy: { durationMs: 50 } });
         await client.setSetting("auto_deploy", false);

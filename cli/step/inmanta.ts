@@ -213,7 +213,7 @@ async function deploy(ctx: StepContext, client: InmantaClient) {
  * whatever `push` says, and a paused agent of 20.1.0 still runs the first task queued after its pause, so a pause
  * alone is no hold: halt (stops the scheduler), keep every agent paused on resume, resume (the scheduler starts
  * with them paused), release. Then wait for the scheduler to take the version and check that nothing of it
- * deployed. inmanta-core src/inmanta/server/services/environment_action_service.py (halt, resume) and
+ * deployed. inmanta-core src/inmanta/server/services/environmentservice.py (halt, resume) and
  * src/inmanta/server/agentmanager.py (keep_paused_on_resume); seen on 20.1.0: shared/notes/inmanta-20.md.
  */
 async function releaseHeld(ctx: StepContext, client: InmantaClient) {

@@ -177,7 +177,7 @@ for (const line of INMANTA_LINES) describe(`lab (inmanta-core ${line}): first de
  * The extra careful deploy on each line. 14.x as the seed says (auto_deploy on, push_on_auto_deploy off, the
  * internal agent's force repair, dry run, approval, a force repair on the lab agent). 15+ has no push: the
  * version stays a candidate through the dry run and approval, careful-release-held halts, keeps every agent
- * paused on resume (inmanta-core src/inmanta/server/services/environment_action_service.py), resumes and
+ * paused on resume (inmanta-core src/inmanta/server/agentmanager.py, resume_agents), resumes and
  * releases; then each agent is unpaused in turn. The test proves on the server (resource actions against
  * each agent's unpause) and on disk (the file's time) that nothing of an agent deployed before its turn.
  */

@@ -91,7 +91,7 @@ export async function resourceRows(url: string, environment: string): Promise<Re
 /**
  * 15+: the scheduler's own view (`GET /api/v2/scheduler_status`): whether it has read the latest released
  * version (`discrepancies` is then a dict, not the list naming `model_version`; inmanta-core
- * src/inmanta/server/services/environment_action_service.py / src/inmanta/deploy/scheduler.py,
+ * src/inmanta/server/services/resourceservice.py / src/inmanta/deploy/scheduler.py,
  * shared/notes/inmanta-20.md) and each resource's compliance and last handler run.
  */
 export async function schedulerState(url: string, environment: string): Promise<{ taken: boolean;

@@ -234,6 +234,17 @@ describe("step runner against an Inmanta API server", function () {
         assert.equal(fake.isHalted, false);
     });
 
+    it("a careful deploy's agent turn run again (after a failed repair) finds its agent unpaused: it says so and repairs", async () => {
+        await startFake({ flavor: "20" });
+        fake.clearRequests();
+        const s = step("deploy", { agent: "agent1", repair: true, version: 1, unpause: true });
+        const r = await s.result;
+        assert.equal(r.unpausedAt, undefined);
+        assert.ok(s.logs.some(l => /agent agent1 is not paused any more \(an earlier attempt of this step, or by hand\): force repair only/.test(l)), s.logs.join("\n"));
+        assert.deepEqual(fake.requestsTo("POST").map(q => q.path), ["/api/v1/deploy"]);
+        assert.deepEqual((r.deployed as string[]).sort(), ["std::File[agent1,path=/etc/app/app.conf]", "std::Service[agent1,name=app]"]);
+    });
+
     it("the careful deploy's held release refuses to resume an emergency stop: a halted environment stays halted, nothing released", async () => {
         await startFake({ flavor: "20", settings: { auto_deploy: false } });
         const { version } = await step("compile", { update: false, expectNoDeploy: true }).result as { version: number };

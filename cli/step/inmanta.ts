@@ -184,10 +184,14 @@ async function deploy(ctx: StepContext, client: InmantaClient) {
                 }
                 throw new StepFailure(`deploy on agent ${agent}: the environment has no such agent`);
             }
-            if (!known.paused) throw new StepFailure(`agent ${agent} is not paused: something unpaused it before its turn; stopping here`);
-            unpausedAt = new Date().toISOString();
+            if (known.paused) {
+                unpausedAt = new Date().toISOString();
+            } else {
+                // an earlier attempt of this step (a failed deploy, run again) or a person unpaused it: only the repair is left
+                ctx.log(`agent ${agent} is not paused any more (an earlier attempt of this step, or by hand): force repair only`);
+            }
         }
-        const r = await client.deployAgent(agent, { repair, wait: true, unpause });
+        const r = await client.deployAgent(agent, { repair, wait: true, unpause: unpausedAt !== undefined });
         const failed = r.settled?.failed ?? [];
         if (failed.length) throw new StepFailure(`deploy on agent ${agent}: ${failed.length} resource(s) failed: ${failed.join(", ")}`);
         ctx.log(`agent ${agent}: ${unpause ? "unpaused, " : ""}${r.settled?.deployed.length ?? 0} resource(s) deployed${repair ? " (repair)" : ""}`);

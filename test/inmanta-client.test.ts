@@ -513,6 +513,37 @@ describe("InmantaClient: both server lines (14.0.0 and 20.1.0)", () => {
         const deployed = fake.resourceActions.filter((a) => a.version === version).map((a) => a.resource_version_ids[0]);
         assert.deepEqual(deployed, [`${FILE},v=${version}`], "one task of the paused agent1 ran; agent2 had nothing to deploy");
     });
+
+    // The careful deploy's hold on 15+ (cli/step/inmanta.ts releaseHeld): halt, keep the agents paused on resume,
+    // resume, release; inmanta-core src/inmanta/server/services/environmentservice.py (halt, resume), src/inmanta/server/agentmanager.py (resume_agents, keep_paused_on_resume only while halted).
+    it("20.x: held by a halt with the agents kept paused on resume, a release deploys nothing until an agent is unpaused", async () => {
+        const { client, fake } = await setup({ flavor: "20", schedulerLagMs: 10, compile: { durationMs: 20 }, deploy: { durationMs: 50 } });
+        await client.setSetting("auto_deploy", false);
+        // every resource changed, agent2's too: each agent has work waiting
+        fake.compileBehavior.resources = [...B.slice(0, 2), { id: MOTD, attributes: { content: "hello\n", mode: 644, purged: false } }];
+        const { version } = await client.compile({ update: false });
+        assert.deepEqual(await client.versionAgents(version!), ["agent1", "agent2"]);
+        // only while halted (the server answers 403 otherwise)
+        const early = await rejection(client.keepPausedOnResume());
+        assert.ok(early instanceof InmantaError && early.status === 403, String(early));
+        assert.equal(await client.isHalted(), false);
+        await client.halt();
+        assert.equal(await client.isHalted(), true);
+        await client.keepPausedOnResume();
+        assert.deepEqual((await client.agents()).map((a) => [a.name, a.paused, a.unpauseOnResume]), [["agent1", true, false], ["agent2", true, false]]);
+        await client.resume();
+        assert.deepEqual((await client.agents()).map((a) => [a.name, a.paused]), [["agent1", true], ["agent2", true]]);
+        await client.release(version!, { push: false });
+        await client.waitForScheduler(version!, { timeoutMs: 5_000 });
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual(await client.deployActions(version!), [], "nothing deployed while every agent is held");
+        assert.deepEqual(await client.resourceStates(), { [FILE]: "available", [MOTD]: "available", [SERVICE]: "available" });
+        const r = await client.deployAgent("agent1", { repair: true, wait: true, unpause: true, timeoutMs: 5_000 });
+        assert.deepEqual(r.settled!.deployed, [FILE, SERVICE].sort());
+        assert.deepEqual((await client.deployActions(version!)).flatMap((a) => a.resources).sort(), [FILE, SERVICE].sort(), "agent2 still held");
+        assert.deepEqual((await client.agents()).map((a) => [a.name, a.paused]), [["agent1", false], ["agent2", true]]);
+        assert.equal((await client.resourceStates())[MOTD], "available");
+    });
 });
 
 describe("InmantaClient: transport", () => {

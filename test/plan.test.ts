@@ -97,7 +97,9 @@ describe("plan", function () {
         assert.equal(r.status, 0, r.stderr);
         const p = JSON.parse(r.stdout) as PlanJson;
         const deploys = p.steps.filter(s => s.kind === "deploy").map(s => s.params.agent);
-        assert.deepEqual(deploys, ["internal", ...agents]);
+        // the internal agent twice: before the dry run (14.x) and first after the held release (15+); each line skips the other
+        assert.deepEqual(deploys, ["internal", "internal", ...agents]);
+        assert.deepEqual(p.steps.filter(s => s.kind === "deploy").slice(0, 2).map(s => s.id), ["careful-deploy-internal", "careful-deploy-internal-after-release"]);
     });
 
     it("does not touch anything: no file appears in the project", () => {

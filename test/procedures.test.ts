@@ -122,8 +122,9 @@ describe("first deployment of a service model", () => {
 describe("extra careful deploy", () => {
     const ORDER = ["careful-protected-environment", "careful-record-intervals",
         "careful-autostart-agent-deploy-interval-off", "careful-autostart-agent-repair-interval-off",
-        "careful-auto-deploy-on", "careful-push-on-auto-deploy-off", "careful-compile", "careful-deploy-internal",
-        "careful-dryrun", "careful-approval", "careful-deploy-a1", "careful-deploy-a2", "careful-deploy-a3"];
+        "careful-auto-deploy-on", "careful-push-on-auto-deploy-off", "careful-candidate-auto-deploy-off", "careful-compile",
+        "careful-deploy-internal", "careful-dryrun", "careful-approval", "careful-release-held", "careful-deploy-internal-after-release",
+        "careful-deploy-a1", "careful-deploy-a2", "careful-deploy-a3"];
 
     it("notes the intervals, disables spontaneous deployment, deploys internal first, then agent by agent", async () => {
         const run = await build(careful());
@@ -134,6 +135,36 @@ describe("extra careful deploy", () => {
         for (const restore of run.steps.filter(s => s.id.startsWith("careful-restore-"))) {
             assert.ok(precedes(run.steps, "careful-deploy-a3", restore.id), `${restore.id} comes after the last agent`);
         }
+    });
+
+    it("is the same steps on both lines, each saying what it does on 14.x and on 15+ (the runner picks by the server)", async () => {
+        const run = await build(careful());
+        const lines = (id: string) => step(run, id).params.lines as { legacy?: { skip?: string; params?: Record<string, unknown> };
+            scheduler?: { skip?: string; params?: Record<string, unknown> } } | undefined;
+        // 14.x: the seed's hold (auto_deploy on, push off); the 15+ steps skipped, saying why
+        assert.deepEqual(step(run, "careful-auto-deploy-on").params.value, true);
+        assert.match(lines("careful-auto-deploy-on")!.scheduler!.skip!, /deploys at once \(push_on_auto_deploy is gone/);
+        assert.deepEqual([step(run, "careful-candidate-auto-deploy-off").params.name, step(run, "careful-candidate-auto-deploy-off").params.value],
+            ["auto_deploy", false]);
+        assert.match(lines("careful-candidate-auto-deploy-off")!.legacy!.skip!, /holds the version back/);
+        assert.equal(lines("careful-candidate-auto-deploy-off")!.scheduler, undefined);
+        // the compile: released by auto_deploy on 14.x, a candidate on 15+
+        assert.equal(step(run, "careful-compile").params.expectNoDeploy, false);
+        assert.deepEqual(lines("careful-compile")!.scheduler!.params, { expectNoDeploy: true });
+        // the internal agent: before the dry run on 14.x, first after the held release on 15+
+        assert.match(lines("careful-deploy-internal")!.scheduler!.skip!, /careful-deploy-internal-after-release/);
+        assert.match(lines("careful-deploy-internal-after-release")!.legacy!.skip!, /before the dry run/);
+        assert.deepEqual(lines("careful-deploy-internal-after-release")!.scheduler!.params, { unpause: true, ifPresent: true });
+        assert.equal(step(run, "careful-release-held").kind, "release-held");
+        assert.deepEqual(step(run, "careful-release-held").params.agents, ["internal", "a1", "a2", "a3"]);
+        assert.match(lines("careful-release-held")!.legacy!.skip!, /careful-compile released the version/);
+        for (const a of ["a1", "a2", "a3"]) {
+            assert.equal(lines(`careful-deploy-${a}`)!.legacy, undefined, a);
+            assert.deepEqual(lines(`careful-deploy-${a}`)!.scheduler!.params, { unpause: true }, a);
+        }
+        // no step depends on push_on_auto_deploy any more (it is optional: skipped where the server lacks it)
+        assert.equal(step(run, "careful-protected-environment").params.requireSettings, undefined);
+        assert.equal(step(run, "careful-push-on-auto-deploy-off").params.optional, true);
     });
 
     it("restores every setting it changed, the intervals to the values noted in step 1", async () => {

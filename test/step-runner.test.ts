@@ -128,6 +128,11 @@ describe("step runner against an Inmanta API server", function () {
         const deploys = fake.requestsTo("POST", "/api/v1/deploy").map(r => (r.body as { agents: string[]; agent_trigger_method: string }));
         assert.deepEqual(deploys.map(d => d.agents), [["internal"], ["agent1"], ["agent2"]]);
         assert.ok(deploys.every(d => d.agent_trigger_method === "push_full_deploy"), "force repair");
+        // the 15+ steps have no meaning on 14.x: each ran, said why, and changed nothing (no halt, no unpause)
+        for (const id of ["careful-candidate-auto-deploy-off", "careful-release-held", "careful-deploy-internal-after-release"]) {
+            assert.deepEqual([w.results[id].skipped, w.results[id].server], [true, "14.0.0"], id);
+        }
+        assert.deepEqual(fake.requestsTo("POST", /halt|resume|keep_paused|unpause/), []);
     });
 
     it("skips a setting this server does not have, and says so", async () => {
@@ -153,7 +158,7 @@ describe("step runner against an Inmanta API server", function () {
         }
     });
 
-    it("the careful deploy, which depends on push_on_auto_deploy, stops at its first step on 20.x, before anything changed", async () => {
+    it("a setting the procedure depends on that the server lacks stops the first step, before anything changed", async () => {
         await startFake({ flavor: "20", settings: { protected_environment: false } });
         const s = step("setting", { name: "protected_environment", value: true, optional: false,
             requireSettings: { push_on_auto_deploy: "holds the version back" }, refuseProtected: ["protected_environment"] });
@@ -163,6 +168,93 @@ describe("step runner against an Inmanta API server", function () {
         await startFake({ flavor: "14", settings: { protected_environment: false } });
         const ok = step("setting", { name: "protected_environment", value: true, optional: false, requireSettings: { push_on_auto_deploy: "x" } });
         assert.equal((await ok.result).applied, true);
+    });
+
+    // 15+ has no push_on_auto_deploy and a release deploys at once; a paused agent of 20.1.0 still runs one task
+    // queued after its pause (shared/notes/inmanta-20.md). The careful deploy keeps the version a candidate, and
+    // after the approval halts, keeps every agent paused on resume, resumes, releases, then unpauses agent by agent.
+    it("the careful deploy on 20.x: a candidate until the approval, released held, each agent unpaused in its turn", async () => {
+        await startFake({ flavor: "20", initialVersion: false,
+            settings: { autostart_agent_deploy_interval: "300", autostart_agent_repair_interval: "*/10 * * * *", protected_environment: false } });
+        const w = await walk(load(careful({
+            orchestrator: orchestrator({ agents: ["internal", "agent1", "agent2"] }),
+            careful: { internalAgent: "internal", agents: ["agent1", "agent2"] },
+            approval: { allow: [{ resource: "std::*", status: ["added"] }] },
+        })), {});
+        assert.equal(w.failed, undefined, w.failed?.error.message);
+        assert.deepEqual(settingPosts(), [
+            "protected_environment=true",
+            "autostart_agent_deploy_interval=\"0\"", "autostart_agent_repair_interval=\"0\"",
+            "auto_deploy=false",
+            "auto_deploy=true", "server_compile=true",
+            "autostart_agent_deploy_interval=\"300\"", "autostart_agent_repair_interval=\"*/10 * * * *\"",
+        ]);
+        const version = w.results["careful-compile"].version as number;
+        // what changed the server's state after the compile, in order: the dry run, then the hold, the release, the turns
+        const calls = fake.requests.filter(r => r.method === "POST" && !/environment_settings|notify/.test(r.path)).map(r => r.path);
+        assert.deepEqual(calls, [
+            `/api/v2/dryrun/${version}`,
+            "/api/v2/actions/environment/halt", "/api/v2/agents/keep_paused_on_resume", "/api/v2/actions/environment/resume",
+            `/api/v1/version/${version}`,
+            "/api/v2/agent/agent1/unpause", "/api/v1/deploy",
+            "/api/v2/agent/agent2/unpause", "/api/v1/deploy",
+        ]);
+        for (const id of ["careful-auto-deploy-on", "careful-deploy-internal"]) {
+            assert.deepEqual([w.results[id].skipped, w.results[id].server], [true, "20.1.0"], id);
+        }
+        // 20.x has no internal agent (the fake, as the notes: std::AgentConfig is not exported)
+        assert.equal(w.results["careful-deploy-internal-after-release"].skipped, true);
+        assert.match(w.results["careful-deploy-internal-after-release"].reason as string, /no agent internal/);
+        assert.deepEqual(w.results["careful-release-held"].held, [{ name: "agent1", paused: true }, { name: "agent2", paused: true }]);
+        // no deploy of an agent before its unpause: every deploy action started after that agent's turn began
+        const turns: Record<string, number> = {
+            agent1: Date.parse(w.results["careful-deploy-agent1"].unpausedAt as string),
+            agent2: Date.parse(w.results["careful-deploy-agent2"].unpausedAt as string),
+        };
+        assert.ok(turns.agent1 < turns.agent2);
+        const deploys = fake.resourceActions.filter(a => a.action === "deploy");
+        assert.deepEqual([...new Set(deploys.map(a => a.agent))], ["agent1", "agent2"]);
+        for (const a of deploys) assert.ok(Date.parse(a.started) >= turns[a.agent], `${a.agent} deployed before its turn`);
+        assert.ok(deploys.filter(a => a.agent === "agent1").every(a => Date.parse(a.finished!) <= turns.agent2), "agent1 finished before agent2's turn");
+        assert.equal(fake.isHalted, false);
+        assert.deepEqual(fake.agentNames().map(a => [a, fake.isAgentPaused(a)]), [["agent1", false], ["agent2", false]]);
+        assert.equal(fake.desiredStateStatus(version), "active");
+    });
+
+    it("the careful deploy on 20.x refuses to release a version with an agent it does not list, before the hold", async () => {
+        await startFake({ flavor: "20", initialVersion: false });
+        const w = await walk(load(careful({
+            orchestrator: orchestrator({ agents: ["internal", "agent1", "agent2"] }),
+            careful: { internalAgent: "internal", agents: ["agent1"] },
+            approval: { allow: [{ resource: "std::*", status: ["added"] }] },
+        })), {});
+        assert.equal(w.failed?.id, "careful-release-held");
+        assert.match(w.failed!.error.message, /has resources of agent\(s\) agent2 that the careful deploy does not list .*nothing was changed/);
+        assert.deepEqual(fake.requestsTo("POST", /halt|resume|keep_paused|\/api\/v1\/version\/|unpause|\/api\/v1\/deploy/), []);
+        assert.equal(fake.isHalted, false);
+    });
+
+    it("a careful deploy's agent turn run again (after a failed repair) finds its agent unpaused: it says so and repairs", async () => {
+        await startFake({ flavor: "20" });
+        fake.clearRequests();
+        const s = step("deploy", { agent: "agent1", repair: true, version: 1, unpause: true });
+        const r = await s.result;
+        assert.equal(r.unpausedAt, undefined);
+        assert.ok(s.logs.some(l => /agent agent1 is not paused any more \(an earlier attempt of this step, or by hand\): force repair only/.test(l)), s.logs.join("\n"));
+        assert.deepEqual(fake.requestsTo("POST").map(q => q.path), ["/api/v1/deploy"]);
+        assert.deepEqual((r.deployed as string[]).sort(), ["std::File[agent1,path=/etc/app/app.conf]", "std::Service[agent1,name=app]"]);
+    });
+
+    it("the careful deploy's held release refuses to resume an emergency stop: a halted environment stays halted, nothing released", async () => {
+        await startFake({ flavor: "20", settings: { auto_deploy: false } });
+        const { version } = await step("compile", { update: false, expectNoDeploy: true }).result as { version: number };
+        await (await fetch(`${url}/api/v2/actions/environment/halt`, { method: "POST", headers: { "X-Inmanta-tid": fake.environment } })).text();
+        fake.clearRequests();
+        await assert.rejects(step("release-held", { version, agents: ["agent1", "agent2"] }).result,
+            /the environment is halted \(emergency stop\): resume it \(npm run resume\) first; nothing was changed/);
+        assert.deepEqual(fake.requestsTo("POST"), []);
+        assert.equal(fake.isHalted, true);
+        assert.equal(fake.desiredStateStatus(version), "candidate");
     });
 
     it("on 20.x a dry run of a halted environment fails its step saying so (the server answers 409)", async () => {

@@ -170,11 +170,32 @@ async function deploy(ctx: StepContext, client: InmantaClient) {
     if (ctx.params.agent !== undefined) {
         const agent = param(ctx, "agent", isString, "an agent name");
         const repair = ctx.params.repair === true;
-        const r = await client.deployAgent(agent, { repair, wait: true });
+        const unpause = ctx.params.unpause === true;
+        let unpausedAt: string | undefined;
+        if (unpause) {
+            // 15+ careful deploy: the agent was held paused since careful-release-held; an agent the model does not
+            // have (15+ has no internal agent of its own) is skipped when the step allows it
+            const known = (await client.agents()).find((a) => a.name === agent);
+            if (!known) {
+                if (ctx.params.ifPresent === true) {
+                    const reason = `the environment has no agent ${agent} (inmanta-core 15+ has no internal agent; only the model's agents exist)`;
+                    ctx.log(`skipped: ${reason}`);
+                    return { version, agent, skipped: true, reason };
+                }
+                throw new StepFailure(`deploy on agent ${agent}: the environment has no such agent`);
+            }
+            if (known.paused) {
+                unpausedAt = new Date().toISOString();
+            } else {
+                // an earlier attempt of this step (a failed deploy, run again) or a person unpaused it: only the repair is left
+                ctx.log(`agent ${agent} is not paused any more (an earlier attempt of this step, or by hand): force repair only`);
+            }
+        }
+        const r = await client.deployAgent(agent, { repair, wait: true, unpause: unpausedAt !== undefined });
         const failed = r.settled?.failed ?? [];
         if (failed.length) throw new StepFailure(`deploy on agent ${agent}: ${failed.length} resource(s) failed: ${failed.join(", ")}`);
-        ctx.log(`agent ${agent}: ${r.settled?.deployed.length ?? 0} resource(s) deployed${repair ? " (repair)" : ""}`);
-        return { version, agent, repair, deployed: r.settled?.deployed ?? [] };
+        ctx.log(`agent ${agent}: ${unpause ? "unpaused, " : ""}${r.settled?.deployed.length ?? 0} resource(s) deployed${repair ? " (repair)" : ""}`);
+        return { version, agent, repair, deployed: r.settled?.deployed ?? [], ...(unpausedAt ? { unpausedAt } : {}) };
     }
     try {
         await client.release(version, { agentTriggerMethod: "push_incremental_deploy" });
@@ -189,6 +210,52 @@ async function deploy(ctx: StepContext, client: InmantaClient) {
     }
     ctx.log(`version ${version} deployed: ${r.done}/${r.total}, ${r.result}`);
     return { version, done: r.done, total: r.total, result: r.result };
+}
+
+/**
+ * 15+ careful deploy: release an approved candidate without letting any agent deploy. A release deploys at once
+ * whatever `push` says, and a paused agent of 20.1.0 still runs the first task queued after its pause, so a pause
+ * alone is no hold: halt (stops the scheduler), keep every agent paused on resume, resume (the scheduler starts
+ * with them paused), release. Then wait for the scheduler to take the version and check that nothing of it
+ * deployed. inmanta-core src/inmanta/server/services/environmentservice.py (halt, resume) and
+ * src/inmanta/server/agentmanager.py (keep_paused_on_resume); seen on 20.1.0: shared/notes/inmanta-20.md.
+ */
+async function releaseHeld(ctx: StepContext, client: InmantaClient) {
+    const version = param(ctx, "version", isNumber, "a version number");
+    const listed = param(ctx, "agents", isStringArray, "a list of agent names");
+    const present = await client.versionAgents(version);
+    const unlisted = present.filter((a) => !listed.includes(a));
+    if (unlisted.length) {
+        throw new StepFailure(`version ${version} has resources of agent(s) ${unlisted.join(", ")} that the careful deploy does not list ` +
+            "(upgrade:careful.agents): they would stay paused; nothing was changed");
+    }
+    const released = (await client.versions(10)).find((v) => v.version === version)?.released === true;
+    if (released) {
+        // resuming after an interruption: the hold and the release were done
+        ctx.log(`version ${version} was already released: waiting for the scheduler to take it`);
+    } else {
+        if (await client.isHalted()) {
+            throw new StepFailure("the environment is halted (emergency stop): resume it (npm run resume) first; nothing was changed");
+        }
+        await client.halt();
+        await client.keepPausedOnResume();
+        await client.resume();
+        const running = (await client.agents()).filter((a) => !a.paused).map((a) => a.name);
+        if (running.length) throw new StepFailure(`after the resume agent(s) ${running.join(", ")} are not paused; version ${version} not released`);
+        ctx.log(`halted, every agent kept paused on resume, resumed: ${(await client.agents()).map((a) => a.name).join(", ")} paused`);
+        await client.release(version, { push: false });
+    }
+    await client.waitForScheduler(version);
+    const early = await client.deployActions(version);
+    if (early.length) {
+        await client.halt();
+        throw new StepFailure(`version ${version} started to deploy with every agent paused (${early.flatMap((a) => a.resources).join(", ")}): ` +
+            "the environment was halted (emergency stop)");
+    }
+    const states = await client.resourceStates();
+    ctx.log(`version ${version} released and taken by the scheduler; nothing deployed, the agents wait for their turn`);
+    for (const [rid, status] of Object.entries(states)) ctx.log(`  ${status} ${rid}`);
+    return { version, released: true, held: (await client.agents()).map((a) => ({ name: a.name, paused: a.paused })), states };
 }
 
 async function versionDelete(ctx: StepContext, client: InmantaClient) {
@@ -215,7 +282,34 @@ async function dryrunCompare(ctx: StepContext, client: InmantaClient) {
     return { identical: true, digest };
 }
 
-export const INMANTA_HANDLERS: Record<string, Handler> = {
+interface LineVariant {
+    skip?: string;
+    params?: Record<string, unknown>;
+    note?: string;
+}
+
+/**
+ * A step with `lines` (components/inmanta/steps.ts byLine) does what the server's line asks: `legacy` on 14.x
+ * and older, `scheduler` on 15+ (GET /api/v1/serverstatus). A skipped step says why and records it.
+ */
+function byLine(handler: Handler): Handler {
+    return async (ctx, client) => {
+        const lines = ctx.params.lines as { legacy?: LineVariant; scheduler?: LineVariant } | undefined;
+        if (!lines || typeof lines !== "object") return handler(ctx, client);
+        const server = await client.serverVersion();
+        const variant = server.scheduler ? lines.scheduler : lines.legacy;
+        if (variant?.skip) {
+            ctx.log(`not applicable on inmanta-core ${server.version}: ${variant.skip}`);
+            return { skipped: true, server: server.version, reason: variant.skip };
+        }
+        const params = { ...ctx.params, ...(variant?.params ?? {}) };
+        delete params.lines;
+        if (variant?.note) ctx.log(variant.note);
+        return handler({ ...ctx, params }, client);
+    };
+}
+
+const HANDLERS: Record<string, Handler> = {
     "setting": setting,
     "settings-record": settingsRecord,
     "settings-check": settingsCheck,
@@ -228,4 +322,8 @@ export const INMANTA_HANDLERS: Record<string, Handler> = {
     "deploy": deploy,
     "version-delete": versionDelete,
     "dryrun-compare": dryrunCompare,
+    "release-held": releaseHeld,
 };
+
+export const INMANTA_HANDLERS: Record<string, Handler> =
+    Object.fromEntries(Object.entries(HANDLERS).map(([kind, h]) => [kind, byLine(h)]));

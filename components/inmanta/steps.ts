@@ -80,8 +80,35 @@ export function deploy(o: OrchestratorArgs, version: pulumi.Input<number>, title
 }
 
 /** "Deploy on agent" with "force repair", then wait for that agent's resources. */
-export function deployAgent(o: OrchestratorArgs, agent: string, version: pulumi.Input<number>): StepDef {
-    return api(o, "deploy", `Deploy on agent ${agent} (force repair) and verify the results`, { agent, repair: true, version });
+export function deployAgent(o: OrchestratorArgs, agent: string, version: pulumi.Input<number>, title?: string): StepDef {
+    return api(o, "deploy", title ?? `Deploy on agent ${agent} (force repair) and verify the results`, { agent, repair: true, version });
+}
+
+/**
+ * What a step does on one inmanta-core line: `skip` (why the step has no meaning there; the step still runs,
+ * says so and records the reason) or `params` that replace some of its own (`note` is logged then).
+ */
+export interface LineVariant {
+    skip?: string;
+    params?: Record<string, pulumi.Input<unknown>>;
+    note?: string;
+}
+
+/**
+ * A step whose work depends on the server's line, read by the step runner from GET /api/v1/serverstatus:
+ * `legacy` for inmanta-core 14.x and older, `scheduler` for 15+ (the resource scheduler). The step is one
+ * resource either way, so the plan and the preview show it on both.
+ */
+export function byLine(def: StepDef, lines: { legacy?: LineVariant; scheduler?: LineVariant }): StepDef {
+    return { ...def, params: { ...def.params, lines } };
+}
+
+/**
+ * 15+: release a version with every agent held paused: halt, keep the agents paused on resume, resume,
+ * release, wait until the scheduler took it, check that nothing deployed. `agents`: all the version may have.
+ */
+export function releaseHeld(o: OrchestratorArgs, version: pulumi.Input<number>, agents: string[], title: string): StepDef {
+    return api(o, "release-held", title, { version, agents });
 }
 
 /** Delete the bad version (the latest when none is named). */

@@ -3,8 +3,8 @@ import { execFileSync } from "child_process";
 import { createHash, randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { createdSteps, LabCopy, makeLabCopy, RunResult, StackConfig, stepOutput } from "../support/lab-copy";
-import { desiredStates, get, removeAfter, settings, sleep, tableRows, versionModel } from "./server-checks";
+import { createdSteps, INMANTA_LINES, LabCopy, makeLabCopy, RunResult, StackConfig, stepOutput } from "../support/lab-copy";
+import { deployState, desiredStates, get, removeAfter, resourceActions, settings, sleep, tableRows, versionModel } from "./server-checks";
 
 /**
  * Faults of the lab's LSM upgrade (A -> B) on the real parts: the real engine, a real Inmanta
@@ -45,14 +45,15 @@ async function newestCompile(lab: LabCopy): Promise<{ force_update: boolean; sta
     return body.data[0];
 }
 
-describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): backup, orchestrator down, dry-run approval", function () {
-    this.timeout(15 * 60 * 1000);
+for (const line of INMANTA_LINES) describe(`lab faults (inmanta-core ${line}): backup, orchestrator down, dry-run approval`, function () {
+    this.timeout(20 * 60 * 1000);
+    const v14 = line.startsWith("14.");
     let lab: LabCopy;
     let before0: { entities: string; instances: string };
     let atGate: RunResult;
 
     before(async () => {
-        lab = await makeLabCopy(undefined, { inmantaVersion: "14.0.0" });
+        lab = await makeLabCopy(undefined, { inmantaVersion: line });
         lab.editStack("lab", withoutAllowList);
         const setup = lab.tryLab(["--setup-only"]);
         assert.equal(setup.status, 0, setup.output);
@@ -113,7 +114,10 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): backup, orches
         assert.match(run, new RegExp(`add the digest to upgrade:approval\\.digests in stacks/Pulumi\\.lab\\.yaml`));
         const version = stepOutput(atGate, "upgrade-recompile").version as number;
         assert.equal((await versionModel(lab.url, lab.environment, version)).released, false, "the new version is not released");
+        assert.deepEqual((await resourceActions(lab.url, lab.environment, { action: "deploy" })).filter(a => a.version === version), [],
+            "nothing of the new version deployed");
         assert.equal(fs.readFileSync(path.join(lab.inmantaDir, "server", "files", "service-a.conf"), "utf8"), "release A\n");
+        assert.ok(!fs.existsSync(path.join(lab.inmantaDir, "server", "files", "service-b.conf")));
         assert.equal((await settings(lab.url, lab.environment)).auto_deploy, false);
     });
 
@@ -125,16 +129,17 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): backup, orches
             "post-northbound-unblock", "post-api-tests"]);
         assert.match(run.output, new RegExp(`approved \\(digest\\): 2 change\\(s\\), digest ${digest}`));
         const deployed = stepOutput(run, "upgrade-deploy").version as number;
-        const v = await versionModel(lab.url, lab.environment, deployed);
-        assert.ok(v.released && v.deployed && v.result === "success", JSON.stringify(v));
+        const v = await deployState(lab.url, lab.environment, deployed, v14);
+        assert.deepEqual(v, { released: true, deployed: true, result: "success" });
         assert.equal(fs.readFileSync(path.join(lab.inmantaDir, "server", "files", "service-a.conf"), "utf8"), "release B\n");
         assert.equal((await settings(lab.url, lab.environment)).auto_deploy, true);
         assert.match(run.output, /api tests passed for release B/);
     });
 });
 
-describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): compile, export, then the abort with the table restore", function () {
-    this.timeout(15 * 60 * 1000);
+for (const line of INMANTA_LINES) describe(`lab faults (inmanta-core ${line}): compile, export, then the abort with the table restore`, function () {
+    this.timeout(20 * 60 * 1000);
+    const v14 = line.startsWith("14.");
     let lab: LabCopy;
     let before0: { entities: string; instances: string };
     let baseline: number;
@@ -142,7 +147,7 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): compile, expor
     const other = randomUUID();
 
     before(async () => {
-        lab = await makeLabCopy(undefined, { inmantaVersion: "14.0.0" });
+        lab = await makeLabCopy(undefined, { inmantaVersion: line });
         lab.editStack("lab", withoutAllowList);
         const setup = lab.tryLab(["--setup-only"]);
         assert.equal(setup.status, 0, setup.output);
@@ -184,6 +189,9 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): compile, expor
         assert.deepEqual(createdSteps(run.output), ["upgrade-export", "upgrade-recompile", "upgrade-agents-resume", "upgrade-dryrun"]);
         badVersion = stepOutput(run, "upgrade-recompile").version as number;
         assert.equal((await versionModel(lab.url, lab.environment, badVersion)).released, false);
+        assert.deepEqual((await resourceActions(lab.url, lab.environment, { action: "deploy" })).filter(a => a.version === badVersion), []);
+        assert.equal(fs.readFileSync(path.join(lab.inmantaDir, "server", "files", "service-a.conf"), "utf8"), "release A\n");
+        assert.ok(!fs.existsSync(path.join(lab.inmantaDir, "server", "files", "service-b.conf")));
         assert.notDeepEqual(inventory(lab).instances, before0.instances, "the non-strict export migrated the instances");
     });
 
@@ -217,7 +225,7 @@ describe("lab faults (inmanta-core 14.0.0; 20.x: see the README): compile, expor
         // The revert is release A again: the dry run against the deployed release A is empty.
         assert.deepEqual(stepOutput(run, "abort-dryrun").changes, []);
         const reverted = stepOutput(run, "abort-deploy").version as number;
-        assert.equal((await versionModel(lab.url, lab.environment, reverted)).result, "success");
+        assert.deepEqual(await deployState(lab.url, lab.environment, reverted, v14), { released: true, deployed: true, result: "success" });
         assert.equal(fs.readFileSync(path.join(lab.inmantaDir, "server", "files", "service-a.conf"), "utf8"), "release A\n");
         assert.equal(stepOutput(run, "abort-db-restore").file, backup.path);
         assert.deepEqual(inventory(lab), before0, "every row of both tables as before the upgrade");

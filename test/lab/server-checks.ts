@@ -73,6 +73,52 @@ export async function versionModel(url: string, environment: string, version: nu
     return (await get<{ model: VersionModel }>(url, environment, `/api/v1/version/${version}`)).model;
 }
 
+export interface ResourceRow {
+    resource_id: string;
+    version: number;
+    status: string;
+}
+
+/** 15+: the rows of the latest released version (`GET /api/v2/resource`), with the version of each row. */
+export async function resourceRows(url: string, environment: string): Promise<ResourceRow[]> {
+    const body = await get<{ data: { resource_id: string; resource_version_id: string; status: string }[] }>(
+        url, environment, "/api/v2/resource?limit=1000&deploy_summary=true");
+    return body.data
+        .map(r => ({ resource_id: r.resource_id, version: Number(/,v=(\d+)$/.exec(r.resource_version_id)?.[1]), status: r.status }))
+        .sort((a, b) => a.resource_id.localeCompare(b.resource_id));
+}
+
+/**
+ * 15+: the scheduler's own view (`GET /api/v2/scheduler_status`): whether it has read the latest released
+ * version (`discrepancies` is then a dict, not the list naming `model_version`; inmanta-core
+ * src/inmanta/server/services/resourceservice.py / src/inmanta/deploy/scheduler.py,
+ * shared/notes/inmanta-20.md) and each resource's compliance and last handler run.
+ */
+export async function schedulerState(url: string, environment: string): Promise<{ taken: boolean;
+    resources: Record<string, { compliance: string; last_handler_run: string }> }> {
+    const body = await get<{ data: { scheduler_state: Record<string, { compliance: string; last_handler_run: string }>; discrepancies: unknown } }>(
+        url, environment, "/api/v2/scheduler_status");
+    const resources: Record<string, { compliance: string; last_handler_run: string }> = {};
+    for (const [rid, st] of Object.entries(body.data.scheduler_state ?? {})) {
+        resources[rid.replace(/path=.*\//, "path=")] = { compliance: st.compliance, last_handler_run: st.last_handler_run };
+    }
+    return { taken: !Array.isArray(body.data.discrepancies), resources };
+}
+
+/**
+ * Whether a released version is deployed and how it ended, read the way each line reports it: 14.x in
+ * `GET /api/v1/version/<v>` (`deployed`, `result`); 15+ has neither (shared/notes/inmanta-20.md, Versions):
+ * the scheduler must have taken the version and every resource row be of it and `deployed`.
+ */
+export async function deployState(url: string, environment: string, version: number, v14: boolean): Promise<{ released: boolean; deployed: boolean; result: string }> {
+    const v = await versionModel(url, environment, version);
+    if (v14) return { released: v.released, deployed: v.deployed, result: v.result };
+    const [scheduler, rows] = await Promise.all([schedulerState(url, environment), resourceRows(url, environment)]);
+    const deployed = scheduler.taken && rows.length > 0 && rows.every(r => r.version === version && r.status === "deployed");
+    const failed = rows.some(r => ["failed", "unavailable", "skipped"].includes(r.status));
+    return { released: v.released, deployed, result: deployed ? "success" : failed ? "failed" : `rows ${JSON.stringify(rows)}` };
+}
+
 /** Effective settings of an environment: stored values, else the server's defaults. */
 export async function settings(url: string, environment: string): Promise<Record<string, unknown>> {
     const body = await get<{ data: { settings: Record<string, unknown>; definition: Record<string, { default: unknown }> } }>(

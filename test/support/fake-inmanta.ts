@@ -682,6 +682,22 @@ export class FakeInmanta {
         });
 
         // agents, halt
+        // GET /api/v2/agents rows and GET /api/v2/environment/<id> `halted` as a real 20.1.0 server answers them
+        // (shared/notes/inmanta-20.md, Agents, pause, halt): the model's agents only, status up or paused
+        this.on("GET", /^\/api\/v2\/agents$/, () => ({
+            status: 200,
+            body: {
+                data: [...this.agentState.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, st]) => ({
+                    environment: this.environment, name, paused: st.paused, process_id: null, process_name: null,
+                    status: st.paused ? "paused" : "up", unpause_on_resume: st.unpauseOnResume,
+                })),
+                links: {}, metadata: { total: this.agentState.size, before: 0, after: 0, page_size: 1000 },
+            },
+        }));
+        this.on("GET", /^\/api\/v2\/environment\/([^/]+)$/, ({ params: [id] }) => {
+            this.requireEnvPath(id);
+            return { status: 200, body: { data: { id, name: "lab", halted: this.halted } } };
+        });
         this.on("POST", /^\/api\/v2\/agent\/([^/]+)\/([a-z_]+)$/, ({ params: [name, action] }) => {
             const state = this.agentState.get(name);
             if (!state) throw new HttpError(404, `Request or referenced resource does not exist: No agent with name ${name} exists`);
@@ -1064,7 +1080,9 @@ export class FakeInmanta {
                 const base = this.versions[0];
                 const resources =
                     behavior.resources ??
-                    (base ? [...base.resources.values()].map((r) => ({ id: r.id, attributes: r.attributes })) : DEFAULT_RESOURCES);
+                    (base ? [...base.resources.values()].map((r) => ({ id: r.id, attributes: r.attributes }))
+                        // 20.x (std >= 8.7): std::AgentConfig is never exported (shared/notes/inmanta-20.md, Build / install)
+                        : DEFAULT_RESOURCES.filter((r) => this.flavor !== "20" || !r.id.startsWith("std::AgentConfig[")));
                 const v = this.createVersion(resources);
                 next.version = v.version;
                 next.success = true;

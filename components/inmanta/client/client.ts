@@ -30,6 +30,7 @@ import {
 import { HttpMethod, HttpRequest, HttpResponse, HttpTransport, serverWarnings } from "./http";
 import { checkSettingValue, effectiveValue, parseSettingsResponse, SettingsResponse, unwrapData } from "./settings";
 import type {
+    AgentInfo,
     AgentSettleResult,
     AgentSnapshot,
     ClientOptions,
@@ -276,6 +277,28 @@ export class InmantaClient {
         await this.send("POST", agentActionPath("unpause", agent), { body: {} });
     }
 
+    /** The agents of the environment (GET /api/v2/agents, every page), sorted by name. */
+    async agents(): Promise<AgentInfo[]> {
+        const rows = await this.allPages<{ name: string; paused?: boolean; unpause_on_resume?: boolean | null; status?: string }>(
+            "/api/v2/agents", { limit: PAGE_LIMIT });
+        return rows.map((a) => ({ name: a.name, paused: a.paused === true, unpauseOnResume: a.unpause_on_resume ?? null, status: a.status }))
+            .sort((a, b) => a.name.localeCompare(b.name));
+    }
+
+    /**
+     * While the environment is halted: keep one agent (or all) paused when it is resumed
+     * (POST /api/v2/agent[s]/.../keep_paused_on_resume; the server answers 403 when it is not halted).
+     */
+    async keepPausedOnResume(agent?: string): Promise<void> {
+        await this.send("POST", agentActionPath("keep_paused_on_resume", agent), { body: {} });
+    }
+
+    /** Whether the environment is halted (GET /api/v2/environment/<id>). */
+    async isHalted(): Promise<boolean> {
+        const res = await this.send("GET", `/api/v2/environment/${encodeURIComponent(this.connection.environment)}`);
+        return (unwrapData(res.body) as { halted?: boolean } | undefined)?.halted === true;
+    }
+
     /** Emergency stop: halt all orchestrator operations of the environment. */
     async halt(): Promise<void> {
         await this.send("POST", "/api/v2/actions/environment/halt", { body: {} });
@@ -432,6 +455,47 @@ export class InmantaClient {
         return { model: body.model, resources: body.resources ?? [] };
     }
 
+    /** The agents the resources of a version belong to, sorted. */
+    async versionAgents(version: number): Promise<string[]> {
+        const v = await this.getVersion(version);
+        const names = v.resources.map((r) => r.agent ?? agentOf(r.resource_id ?? r.resource_version_id ?? r.id ?? ""))
+            .filter((a): a is string => typeof a === "string");
+        return [...new Set(names)].sort();
+    }
+
+    /**
+     * 15+: wait until the scheduler has taken a released version (GET /api/v2/scheduler_status), without waiting
+     * for its deploy: the careful deploy releases a version whose agents are all paused.
+     */
+    async waitForScheduler(version: number, opts: WaitOptions = {}): Promise<void> {
+        await pollUntil<true>(
+            async () => {
+                const res = await this.send("GET", "/api/v2/scheduler_status");
+                const progress = schedulerProgress(unwrapData(res.body) as SchedulerStatusDto | undefined, version);
+                return progress.taken ? { done: true } : { state: `the scheduler has not taken version ${version} yet (it has ${progress.has ?? "none"})` };
+            },
+            this.pollOptions(`the scheduler taking version ${version}`, opts),
+        );
+    }
+
+    /** 15+: the status of each resource of the latest released version (GET /api/v2/resource), by resource id. */
+    async resourceStates(): Promise<Record<string, string>> {
+        const rows = await this.allPages<ResourceRowDto>("/api/v2/resource", { limit: PAGE_LIMIT });
+        return Object.fromEntries(rows.map((r) => [stripVersion(r.resource_id), r.status]).sort(([a], [b]) => a.localeCompare(b)));
+    }
+
+    /** Finished or running deploy actions of a version (GET /api/v2/resource_actions), oldest first. */
+    async deployActions(version: number): Promise<{ resources: string[]; started?: string; status?: string | null }[]> {
+        const res = await this.send("GET", "/api/v2/resource_actions", { query: { limit: PAGE_LIMIT } });
+        const list = unwrapData(res.body);
+        if (!Array.isArray(list)) return [];
+        return (list as (ResourceActionDto & { version?: number })[])
+            .filter((a) => a.action === "deploy" && (a.version === version
+                || (a.resource_version_ids ?? []).some((r) => r.endsWith(`,v=${version}`))))
+            .map((a) => ({ resources: (a.resource_version_ids ?? []).map(stripVersion), started: a.started, status: a.status }))
+            .reverse();
+    }
+
     /** Delete a version (abort of an upgrade). The active version cannot be deleted. */
     async deleteVersion(version: number): Promise<void> {
         await this.send("DELETE", `/api/v1/version/${version}`);
@@ -576,6 +640,7 @@ export class InmantaClient {
      */
     async deployAgent(agent: string, opts: DeployAgentOptions): Promise<DeployAgentResult> {
         const snapshot = opts.wait ? await this.agentSnapshot(agent) : undefined;
+        if (opts.unpause) await this.unpauseAgents(agent);
         const res = await this.send("POST", "/api/v1/deploy", {
             body: {
                 agent_trigger_method: opts.repair ? "push_full_deploy" : "push_incremental_deploy",
@@ -755,7 +820,7 @@ function settingPath(name: string): string {
     return `/api/v2/environment_settings/${encodeURIComponent(name)}`;
 }
 
-function agentActionPath(action: "pause" | "unpause", agent?: string): string {
+function agentActionPath(action: "pause" | "unpause" | "keep_paused_on_resume", agent?: string): string {
     return agent === undefined
         ? `/api/v2/agents/${action}`
         : `/api/v2/agent/${encodeURIComponent(agent)}/${action}`;

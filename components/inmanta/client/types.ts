@@ -143,6 +143,20 @@ export interface DeployAgentOptions extends WaitOptions {
     repair: boolean;
     /** Wait until the agent's resources have settled (see InmantaClient.waitForAgent). Default false. */
     wait?: boolean;
+    /**
+     * Unpause the agent after the snapshot and before the trigger (the careful deploy on 15+, where the agents
+     * are held paused until their turn). Default false.
+     */
+    unpause?: boolean;
+}
+
+/** An agent of the environment as GET /api/v2/agents lists it. */
+export interface AgentInfo {
+    name: string;
+    paused: boolean;
+    /** While halted: whether a resume unpauses it (null when the server has not set it). */
+    unpauseOnResume: boolean | null;
+    status?: string;
 }
 
 /** State of one agent's resources captured before a deploy trigger, used to recognise the deploy's effect. */

@@ -11,7 +11,7 @@ export type InmantaHandler = (ctx: StepContext, client: InmantaClient) => Promis
  */
 export const GROUPS = {
     inmanta: ["setting", "settings-record", "settings-check", "compile", "health-check", "dryrun", "approval-gate",
-        "agents-pause", "agents-resume", "deploy", "version-delete", "dryrun-compare"],
+        "agents-pause", "agents-resume", "deploy", "version-delete", "dryrun-compare", "release-held"],
     database: ["db-backup", "db-restore"],
     project: ["project-check"],
     gate: ["operator-gate"],

@@ -32,7 +32,7 @@ for (const line of INMANTA_LINES) describe(`lab (inmanta-core ${line}): LSM upgr
     });
     after(() => {
         client?.close();
-        lab?.down();
+        lab?.remove();
     });
 
     const labFile = (...p: string[]) => path.join(lab.dir, ".lab", ...p);

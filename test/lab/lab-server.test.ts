@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import { randomUUID } from "crypto";
+import * as fs from "fs";
 import * as path from "path";
 import { Readable } from "stream";
 import { runStep } from "../../cli/step/main";
@@ -141,5 +142,35 @@ for (const line of INMANTA_LINES) describe(`lab (inmanta-core ${line}): emergenc
             (err: unknown) => err instanceof InvalidSettingValueError
                 && /expected one of \[.*push_incremental_deploy.*\], got "push_everything"/.test(err.message) && /push_full_deploy/.test(err.message));
         assert.equal((await settings(lab.url, env)).agent_trigger_method_on_auto_deploy, "push_incremental_deploy");
+    });
+
+    // 20.x only: 14.0.0 has no environment_settings in project.yml (its module.py ProjectMetadata lacks the
+    // key) and no protected_by in the definitions. 20.1.0: inmanta-core src/inmanta/module.py
+    // (ProjectMetadata.environment_settings), answered as in shared/notes/inmanta-20.md (403, protected_by).
+    if (!v14) it("a setting fixed in project.yml is protected by the server; the procedure's first step refuses before anything changed", async () => {
+        const repo = path.join(lab.inmantaDir, "repo");
+        fs.appendFileSync(path.join(repo, "project.yml"), "environment_settings:\n  auto_deploy: false\n");
+        execFileSync("git", ["-C", repo, "-c", "user.name=lab", "-c", "user.email=lab@localhost", "-c", "commit.gpgsign=false",
+            "commit", "-qam", "auto_deploy fixed in project.yml"]);
+        const client = lab.client(env);
+        try {
+            await client.compile({ update: true, timeoutMs: 10 * 60 * 1000 });
+        } finally {
+            client.close();
+        }
+        const defs = await get<{ data: { definition: Record<string, { protected: boolean; protected_by: string | null }> } }>(
+            lab.url, env, "/api/v2/environment_settings");
+        assert.deepEqual([defs.data.definition.auto_deploy.protected, defs.data.definition.auto_deploy.protected_by], [true, "project.yml"]);
+        assert.equal(defs.data.definition.protected_environment.protected, false);
+        const before = await settings(lab.url, env);
+        // The LSM upgrade's first step, as the procedure builds it: it would set protected_environment, but
+        // the procedure also has to turn auto_deploy off and on, which the server would refuse halfway.
+        await assert.rejects(step("setting", { name: "protected_environment", value: true, refuseProtected: ["protected_environment", "auto_deploy"] }),
+            /this procedure must change auto_deploy \(protected by project\.yml\), which the environment_settings of project\.yml fix: .*nothing was changed/);
+        assert.deepEqual(await settings(lab.url, env), before, "nothing changed: protected_environment is still what it was");
+        // The server itself answers 403 to the change the procedure would have made later.
+        const res = await fetch(`${lab.url}/api/v2/environment_settings/auto_deploy`, { method: "POST",
+            headers: { "X-Inmanta-tid": env, "Content-Type": "application/json" }, body: JSON.stringify({ value: true }) });
+        assert.equal(res.status, 403, await res.text());
     });
 });

@@ -638,3 +638,21 @@ func TestCopyToRemote(t *testing.T) {
 		t.Errorf("checked connection: %v", checked["connection"])
 	}
 }
+
+// A partial line of one stream is not joined by the other stream's line, whatever order the pipes deliver in
+// (the case a shared line buffer got wrong: "three" on stdout, then "two\n" on stderr, logged "threetwo").
+func TestStreamsAreCutIntoLinesEachOnItsOwn(t *testing.T) {
+	eng := &fakeEngine{}
+	p := &provider{engine: eng}
+	o := p.newOutputStreams(context.Background(), localURN, resource.PropertyMap{})
+	_, _ = o.outW.Write([]byte("one\nthr"))
+	_, _ = o.errW.Write([]byte("two\n"))
+	_, _ = o.outW.Write([]byte("ee"))
+	res := o.finish()
+	if got, want := eng.all(), "INFO(status) one\nINFO(status) two\nINFO(status) three"; got != want {
+		t.Errorf("status lines:\n%s\nwant:\n%s", got, want)
+	}
+	if res.stdout != "one\nthree" || res.stderr != "two" {
+		t.Errorf("outputs: %q, %q", res.stdout, res.stderr)
+	}
+}

@@ -609,16 +609,17 @@ type outputStreams struct {
 	stdout, stderr bytes.Buffer
 	combined       bytes.Buffer
 	outW, errW     io.Writer
-	logW           *io.PipeWriter
-	logDone        chan struct{}
+	outLog, errLog *lineLog
 }
 
 func (p *provider) newOutputStreams(ctx context.Context, urn string, in resource.PropertyMap) *outputStreams {
-	o := &outputStreams{logDone: make(chan struct{})}
+	o := &outputStreams{}
 	var mu sync.Mutex
 	combinedW := syncBuffer{mu: &mu, buf: &o.combined}
-	logR, logW := io.Pipe()
-	o.logW = logW
+	// Each stream is cut into lines on its own (a partial line on stdout is never joined by a line of
+	// stderr, whatever order the two pipes deliver in); the lines go to the engine one at a time.
+	var logMu sync.Mutex
+	emit := func(line string) { p.log(ctx, urn, line) }
 
 	mode := "stdoutAndStderr"
 	if m, ok := stringInput(in, "logging"); ok {
@@ -626,48 +627,60 @@ func (p *provider) newOutputStreams(ctx context.Context, urn string, in resource
 	}
 	outWriters := []io.Writer{&o.stdout, combinedW}
 	if mode == "stdout" || mode == "stdoutAndStderr" {
-		outWriters = append(outWriters, logW)
+		o.outLog = &lineLog{mu: &logMu, emit: emit}
+		outWriters = append(outWriters, o.outLog)
 	}
 	errWriters := []io.Writer{&o.stderr, combinedW}
 	if mode == "stderr" || mode == "stdoutAndStderr" {
-		errWriters = append(errWriters, logW)
+		o.errLog = &lineLog{mu: &logMu, emit: emit}
+		errWriters = append(errWriters, o.errLog)
 	}
 	o.outW = io.MultiWriter(outWriters...)
 	o.errW = io.MultiWriter(errWriters...)
-
-	go func() {
-		defer close(o.logDone)
-		buf := make([]byte, 32*1024)
-		var pending string
-		for {
-			n, err := logR.Read(buf)
-			if n > 0 {
-				pending += string(buf[:n])
-				for {
-					i := strings.IndexByte(pending, '\n')
-					if i < 0 {
-						break
-					}
-					p.log(ctx, urn, pending[:i])
-					pending = pending[i+1:]
-				}
-			}
-			if err != nil {
-				p.log(ctx, urn, pending)
-				return
-			}
-		}
-	}()
 	return o
 }
 
 // finish flushes the log and returns the outputs with one trailing newline trimmed.
 func (o *outputStreams) finish() runResult {
-	_ = o.logW.Close()
-	<-o.logDone
+	o.outLog.flush()
+	o.errLog.flush()
 	return runResult{
 		stdout: strings.TrimSuffix(o.stdout.String(), "\n"),
 		stderr: strings.TrimSuffix(o.stderr.String(), "\n"),
+	}
+}
+
+// lineLog sends each complete line written to it; flush sends a last line without a newline.
+type lineLog struct {
+	mu      *sync.Mutex
+	pending []byte
+	emit    func(string)
+}
+
+func (l *lineLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = append(l.pending, b...)
+	for {
+		i := bytes.IndexByte(l.pending, '\n')
+		if i < 0 {
+			break
+		}
+		l.emit(string(l.pending[:i]))
+		l.pending = l.pending[i+1:]
+	}
+	return len(b), nil
+}
+
+func (l *lineLog) flush() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) > 0 {
+		l.emit(string(l.pending))
+		l.pending = nil
 	}
 }
 

@@ -56,6 +56,8 @@ let registered = false;
 function register() {
     if (registered) return;
     registered = true;
+    require("./code-cache").install();
+    require("./defer-sdk").install();
     // Stack traces point at the TypeScript lines (the inline source maps).
     if (typeof process.setSourceMapsEnabled === "function") process.setSourceMapsEnabled(true);
     require.extensions[".ts"] = (module, filename) => {

@@ -47,11 +47,11 @@ func localUpdate(t *testing.T, p *provider, olds, oldInputs, news resource.Prope
 }
 
 // 1. Upstream: pulumi-go-provider infer/resource.go (markSecret, ensureDefaultSecrets: an output is secret only
-// when the input of the same name is) and pulumi-command provider/tests/provider_test.go (TestRemoteCommand,
+// when the input of the same name is; an output that mirrors its input is returned as it is) and pulumi-command provider/tests/provider_test.go (TestRemoteCommand,
 // "regress-256": a secret connection leaves stdout/stderr public).
 func TestSecretOutputsOnlyForSameNamedSecretInputs(t *testing.T) {
 	p := &provider{}
-	env := resource.PropertyMap{"TOKEN": resource.MakeSecret(resource.NewStringProperty("t0k3n"))}
+	env := resource.PropertyMap{"TOKEN": resource.MakeSecret(resource.NewStringProperty("t0k3n")), "PLAIN": resource.NewStringProperty("p")}
 	out := localCreate(t, p, resource.PropertyMap{
 		"create":      resource.NewStringProperty(`echo "length ${#TOKEN}"`),
 		"environment": resource.NewObjectProperty(env),
@@ -62,8 +62,11 @@ func TestSecretOutputsOnlyForSameNamedSecretInputs(t *testing.T) {
 	if got := str(out, "stdout"); got != "length 5" {
 		t.Errorf("stdout = %q", got)
 	}
-	if !out["environment"].IsSecret() {
-		t.Errorf("environment (its input holds a secret) must be a secret output: %v", out["environment"])
+	// The environment output mirrors its input (markSecret returns a mirrored output as it is): TOKEN stays
+	// secret in place, the other names stay readable.
+	if out["environment"].IsSecret() || !out["environment"].DeepEquals(resource.NewObjectProperty(env)) ||
+		!out["environment"].ObjectValue()["TOKEN"].IsSecret() {
+		t.Errorf("environment must mirror its input, TOKEN secret in place: %v", out["environment"])
 	}
 	if out["create"].ContainsSecrets() {
 		t.Errorf("create is public: %v", out["create"])
@@ -302,6 +305,18 @@ func TestRefusedEnvironmentVariableFailsTheCommand(t *testing.T) {
 	}
 	if !strings.Contains(eng.all(), "WARNING Unable to set 'PULUMI_COMMAND_STDOUT'.") {
 		t.Errorf("want a warning:\n%s", eng.all())
+	}
+
+	// Only the previous outputs are optional: a variable of `environment` fails whatever its name, even one
+	// that starts with PULUMI_COMMAND_ (upstream sets Environment first and returns on any error).
+	_, err = create(t, p, props(t, map[string]any{
+		"connection": strict.keyConnection(), "create": "echo ran", "environment": map[string]any{"PULUMI_COMMAND_STDOUT": "mine"},
+	}), false)
+	if err == nil || !strings.Contains(err.Error(), `could not set environment variable "PULUMI_COMMAND_STDOUT"`) {
+		t.Errorf("a refused environment variable named PULUMI_COMMAND_STDOUT must fail the command, got %v", err)
+	}
+	if got := strict.snapshot(&strict.commands); len(got) != 1 {
+		t.Errorf("only the update's command ran on the strict server: %v", got)
 	}
 }
 

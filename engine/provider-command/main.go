@@ -718,7 +718,7 @@ func (p *provider) run(ctx context.Context, urn, command string, in resource.Pro
 		cmd.Dir = wd
 	}
 	cmd.Env = os.Environ()
-	commandEnvironment(in, prev, func(k, v string) { cmd.Env = append(cmd.Env, k+"="+v) })
+	commandEnvironment(in, prev, func(k, v string, _ bool) { cmd.Env = append(cmd.Env, k+"="+v) })
 	if stdin, ok := stringInput(in, "stdin"); ok && stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
@@ -754,18 +754,16 @@ func (p *provider) run(ctx context.Context, urn, command string, in resource.Pro
 	return res, nil
 }
 
-// globAssets returns the files under dir matching the ordered include / "!exclude" globs ('/' separated, "**"
-// crosses directories), keyed by their path relative to dir.
 // commandEnvironment hands set the variables a command gets besides its process's own, local or
 // remote alike: the `environment` input, then PULUMI_COMMAND_STDOUT/STDERR of the previous run unless
-// addPreviousOutputInEnv is false.
-func commandEnvironment(in resource.PropertyMap, prev runResult, set func(k, v string)) {
+// addPreviousOutputInEnv is false (previous is true for those two only).
+func commandEnvironment(in resource.PropertyMap, prev runResult, set func(k, v string, previous bool)) {
 	if v, ok := in["environment"]; ok {
 		if env := unwrap(v); env.IsObject() {
 			obj := env.ObjectValue()
 			for _, k := range obj.StableKeys() {
 				if e := obj[k]; e.IsString() {
-					set(string(k), e.StringValue())
+					set(string(k), e.StringValue(), false)
 				}
 			}
 		}
@@ -778,14 +776,16 @@ func commandEnvironment(in resource.PropertyMap, prev runResult, set func(k, v s
 	}
 	if addPrev {
 		if prev.stdout != "" {
-			set("PULUMI_COMMAND_STDOUT", prev.stdout)
+			set("PULUMI_COMMAND_STDOUT", prev.stdout, true)
 		}
 		if prev.stderr != "" {
-			set("PULUMI_COMMAND_STDERR", prev.stderr)
+			set("PULUMI_COMMAND_STDERR", prev.stderr, true)
 		}
 	}
 }
 
+// globAssets returns the files under dir matching the ordered include / "!exclude" globs ('/' separated, "**"
+// crosses directories), keyed by their path relative to dir.
 func globAssets(dir string, globs []string) (map[string]*resource.Asset, error) {
 	type rule struct {
 		g       glob.Glob

@@ -3,6 +3,8 @@
 //
 //   - secretness: an output is secret when the input of the same name holds a secret (markSecret's default flow:
 //     outputs follow same-named inputs only), so a secret environment value or connection does not hide stdout;
+//     an output that mirrors its input keeps the input's secrets where they are (environment.TOKEN, not all of
+//     environment);
 //   - unknowns: in a preview of an update, every output that does not mirror an input becomes unknown when an
 //     input is unknown or differs from its old value (markComputed's default flow: every output depends on
 //     every input), so whatever reads stdout shows as changing;
@@ -19,13 +21,15 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-// markSecrets makes each output secret whose same-named input holds a secret (as a whole, as upstream does).
+// markSecrets makes each output secret, as a whole, whose same-named input holds a secret; an output that
+// mirrors its input (same value, secrets in the same places, such as `environment`) stays as it is, as
+// upstream's markSecret leaves it.
 func markSecrets(state, inputs resource.PropertyMap) {
 	for k, v := range state {
 		if v.IsSecret() {
 			continue
 		}
-		if in, ok := inputs[k]; ok && in.ContainsSecrets() {
+		if in, ok := inputs[k]; ok && in.ContainsSecrets() && !in.DeepEquals(v) {
 			state[k] = resource.MakeSecret(unwrapSecrets(v))
 		}
 	}

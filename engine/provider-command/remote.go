@@ -7,8 +7,8 @@
 // perDialTimeout (15 s), proxy (a bastion with the same fields, reached first; the target is dialled through it).
 //
 // As upstream (pulumi/pulumi-command provider/pkg/provider/remote): `environment` is sent with SSH "env" requests,
-// which servers only accept for names listed in their AcceptEnv; a refused variable fails the command, except
-// PULUMI_COMMAND_STDOUT/STDERR (a warning). The command runs in the user's login shell on the remote host. Check
+// which servers only accept for names listed in their AcceptEnv; a refused variable of `environment` fails the
+// command, a refused PULUMI_COMMAND_STDOUT/STDERR of the previous run is a warning. The command runs in the user's login shell on the remote host. Check
 // fills the connection's defaults (user root, port 22, dialErrorLimit 10, perDialTimeout 15) and makes it secret.
 // hostKey (an authorized_keys line) pins the key and restricts the negotiated host key algorithm to its type.
 // Dialling is retried on any error (refused connection, failed authentication, ...): dialErrorLimit N gives N+1
@@ -394,7 +394,7 @@ func (p *provider) runRemote(ctx context.Context, urn, command string, in resour
 	defer func() { _ = session.Close() }()
 
 	var envErr error
-	setenv := func(k, v string) {
+	setenv := func(k, v string, previous bool) {
 		if envErr != nil {
 			return
 		}
@@ -402,8 +402,9 @@ func (p *provider) runRemote(ctx context.Context, urn, command string, in resour
 			msg := fmt.Sprintf("Unable to set '%s'. This only works if your SSH server is configured to accept "+
 				"these variables via AcceptEnv. Alternatively, if a Bash-like shell runs the command on the remote "+
 				"host, you could prefix the command itself with the variables in the form 'VAR=value command'", k)
-			if strings.HasPrefix(k, "PULUMI_COMMAND_") {
-				// The previous outputs are set optimistically: a warning, and the command runs.
+			if previous {
+				// The previous outputs are set optimistically: a warning, and the command runs. A variable
+				// of the `environment` input fails, whatever its name (upstream commandOutputs.go).
 				p.logAt(ctx, pulumirpc.LogSeverity_WARNING, urn, msg)
 				return
 			}

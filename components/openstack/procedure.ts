@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { Sequence, Step } from "../core";
+import { Sequence, SHELL_INTERPRETER, Step } from "../core";
 import { EDEPLOY_TAG, profileSnippets, profileTags } from "./ansible";
 import {
     previewDetails, previewFromShell, previewLine, probeShellLine, probeSync, RolePaths, rolePaths, RsyncPreview,
@@ -146,10 +146,14 @@ export class SpinalStackUpgrade extends pulumi.ComponentResource {
 
     /**
      * During `pulumi preview` the engine runs the read-only probe (`command:local:run`, which runs in
-     * preview) and the result is shown as a diagnostic of the node's step.
+     * preview) and the result is shown as a diagnostic of the node's step. It goes through the
+     * shell-step launcher like a shell step: the provider's environment holds the engine's secrets
+     * during preview, and the rsync program is named by the stack file.
      */
     private probeWithEngine(host: HostArgs, paths: RolePaths, step: Step, rsync: string): pulumi.Output<RsyncPreview> {
-        const run = command.local.runOutput({ command: probeShellLine(paths, host.root, rsync), logging: "none" }, { parent: this });
+        const run = command.local.runOutput({
+            command: probeShellLine(paths, host.root, rsync), interpreter: SHELL_INTERPRETER, logging: "none",
+        }, { parent: this });
         return run.apply(r => {
             const p = previewFromShell(host.name, r.stdout);
             if (p.status === "refused") pulumi.log.warn(previewDetails(p), step);

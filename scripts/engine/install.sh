@@ -9,7 +9,8 @@
 #     ${UPGRADE_ENGINE_HOME:-$HOME/.cache/upgrade-as-code/engine}/<PULUMI_VERSION>-<COMMAND_VERSION>-<hash>/
 #       bin/   pulumi, pulumi-language-nodejs, pulumi-resource-command, pulumi-resource-pulumi-nodejs
 #       home/  PULUMI_HOME with the command provider registered as plugin resource-command-v<COMMAND_VERSION>
-#   <hash> covers engine/ (versions.env, go.mod, go.sum, *.go) and the Go version, so any pin change rebuilds.
+#   <hash> covers engine/ (versions.env, go.mod, go.sum, *.go but not *_test.go) and the Go version, so any pin or
+#   source change rebuilds (a test does not change the binaries).
 #   A finished build is marked by a stamp file; later runs skip all work.
 # - Logs go to stderr; the last line on stdout is the bin dir.
 set -euo pipefail
@@ -52,7 +53,7 @@ GOVERSION=$(go env GOVERSION)
 
 hash_inputs() {
   (cd "$ENGINE_SRC" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name 'versions.env' \) \
-      -print | LC_ALL=C sort | while read -r f; do printf '%s\n' "$f"; cat "$f"; done)
+      ! -name '*_test.go' -print | LC_ALL=C sort | while read -r f; do printf '%s\n' "$f"; cat "$f"; done)
   printf 'go=%s\n' "$GOVERSION"
 }
 HASH=$(hash_inputs | sha256sum | cut -c1-12)

@@ -59,7 +59,7 @@ describe("security (engine): a killed pulumi up leaves no orphan and no complete
         let log = "";
         cli.stdout!.on("data", d => (log += d));
         cli.stderr!.on("data", d => (log += d));
-        await waitFor(`the ${slow} step started (log so far:\n${log})`, () => readPids().length >= 2);
+        await waitFor(`the ${slow} step started (log so far:\n${log})`, () => readPids().length >= 3);
         const started = readPids();
         cli.kill("SIGTERM");
         await sleep(3000);
@@ -78,8 +78,9 @@ describe("security (engine): a killed pulumi up leaves no orphan and no complete
         pids = path.join(lab.project.work, "pids");
         mode = path.join(lab.project.work, "mode");
         fs.mkdirSync(bin);
-        // Stand-ins: a block command and a pg_dump that, in slow mode, start a child and wait (recording both pids).
-        const slowPart = (name: string) => `if [ "$(cat '${mode}')" = ${name} ]; then sleep 600 & echo $$ $! >> '${pids}'; wait; fi`;
+        // Stand-ins: a block command and a pg_dump that, in slow mode, start a child and wait, recording
+        // their pid, the child's and their parent's (the shell-step launcher, or the step runner).
+        const slowPart = (name: string) => `if [ "$(cat '${mode}')" = ${name} ]; then sleep 600 & echo $$ $! $PPID >> '${pids}'; wait; fi`;
         fs.writeFileSync(path.join(lab.project.work, "block.sh"), `#!/bin/bash\n${slowPart("block")}\necho blocked\n`, { mode: 0o755 });
         fs.writeFileSync(path.join(bin, "pg_dump"), [
             "#!/bin/bash", 'while [ $# -gt 0 ]; do [ "$1" = -f ] && out=$2; shift; done',
@@ -96,12 +97,12 @@ describe("security (engine): a killed pulumi up leaves no orphan and no complete
 
     it("killed during a long shell step: the step's processes end", async () => {
         const started = await killDuring("block");
-        assert.equal(started.length, 2);
+        assert.equal(started.length, 3);
     });
 
     it("killed during db-backup: pg_dump and its child end, and no .dump is left", async () => {
         const started = await killDuring("dump");
-        assert.equal(started.length, 2);
+        assert.equal(started.length, 3);
         const left = fs.existsSync(backups) ? fs.readdirSync(backups) : [];
         assert.deepEqual(left.filter(f => f.endsWith(".dump")), [], `complete-looking files: ${left.join(", ")}`);
     });

@@ -26,7 +26,7 @@ export interface InmantaConnection {
 export interface ClientOptions {
     /** Receives one line per notable event (retries, server warnings, wait progress). */
     log?: (line: string) => void;
-    /** Upper bound of the polling interval in ms while waiting (default 1000). Polling starts at ~100 ms. */
+    /** Upper bound of the polling interval in ms while waiting (default 100: at most 10 probes a second). */
     pollMaxMs?: number;
     /** Default overall timeout of every wait in ms (default 30 minutes). */
     waitTimeoutMs?: number;

@@ -14,6 +14,9 @@
  * - functions: source_quiet, ping_check_public, worlddump, FSSH, the exit trap.
  * - projects/60_nova/resources.sh and projects/70_cinder/resources.sh: the style of the lab's labcloud
  *   plugin (resource_get network net_id, a floating IP pinged, a key file kept in $SAVE_DIR).
+ * - openstack/barbican devstack/upgrade/ (settings, resources.sh): a plugin written for grenade, run here
+ *   unchanged from barbican's 23.0.0 sdist on PyPI (scripts/openstack/grenade-plugins.sh); its settings
+ *   read $BASE_DEVSTACK_DIR/stackrc, its resources.sh sources $TOP_DIR/inc/ini-config.
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
@@ -23,7 +26,8 @@ import { StepRecord } from "../../components/core";
 import { orderSteps } from "../../cli/plan/evaluate";
 import { load, RawConfig } from "../support/configs";
 import { buildUnderMocks } from "../support/mocks";
-import { ensureTools, LAB, makeLab, read, rm, runStepInProcess, runStepProcess, spinalConfig } from "./support";
+import { createHash } from "crypto";
+import { ensureTools, LAB, makeLab, read, rm, runStepInProcess, runStepProcess, spinalConfig, upstreamPlugin } from "./support";
 
 type Saved = Record<string, Record<string, string>>;
 
@@ -115,6 +119,58 @@ describe("Grenade survival phases (the procedure's steps, grenade's contract)", 
         assert.deepEqual(fs.readdirSync(path.join(nodes(), "ctl1/var/lib/labcloud/servers")), []);
         assert.deepEqual(fs.readdirSync(path.join(nodes(), "ctl1/var/lib/labcloud/networks")), []);
         assert.ok(!fs.existsSync(keyFile));
+    });
+
+    it("runs barbican's own grenade plugin (release 23.0.0, from PyPI) unchanged: create saves the secret's href, verify reads it back, destroy removes it", async () => {
+        const barbican = upstreamPlugin("barbican");
+        const sha = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+        // The files exactly as barbican 23.0.0 ships them.
+        assert.equal(sha(path.join(barbican, "devstack/upgrade/resources.sh")), "5352e4c26bf85ec5b9a560542499f4fd1e2407f897c6af90e27cd9c3dc05a864");
+        assert.equal(sha(path.join(barbican, "devstack/upgrade/settings")), "676fee6a9b495532bbaa73d13405804cdade0dda05e7f9676d3080405c2b0686");
+        const raw = spinalConfig(lab);
+        const survival = (raw.openstack as Record<string, unknown>).survival as { projects: unknown[]; env: Record<string, string> };
+        survival.projects = [{ name: "barbican", plugin: barbican }];
+        survival.env.ENABLED_SERVICES = "key";
+        const steps = await grenadeSteps(raw);
+        assert.deepEqual(steps.map(s => s.id), [
+            "survival-barbican-early-create", "survival-barbican-create", "survival-barbican-verify-pre-upgrade",
+            "grenade-shutdown-barbican", "survival-barbican-verify-noapi-pre-upgrade", "grenade-upgrade-barbican",
+            "survival-barbican-verify-post-upgrade", "survival-barbican-destroy",
+        ]);
+        const db = path.join(nodes(), "ctl1/var/lib/labcloud");
+        const secretOf = (link: string) => path.join(db, "secrets", link.replace(/^.*\/secrets\//, ""));
+        let saved: unknown = {};
+        let link = "";
+        for (const s of steps) {
+            // barbican's shutdown.sh and upgrade.sh stop, install and start its services with a real devstack
+            // (lib/barbican, git_clone, uwsgi); the lab stops and starts its services there instead.
+            if (s.id === "grenade-shutdown-barbican") { services("stop"); continue; }
+            if (s.id === "grenade-upgrade-barbican") { releaseNodes("J.1.1.0"); services("start"); continue; }
+            if (s.id === "survival-barbican-verify-post-upgrade") {
+                // verify asks the API for the secret whose href create saved: without it, verify fails.
+                fs.renameSync(secretOf(link), `${secretOf(link)}.away`);
+                const lost = await runGrenade(s, saved, true);
+                assert.equal(lost.code, 1);
+                assert.match(lost.stderr, /barbican: resources\.sh verify post-upgrade failed \(exit 1\).*Secret not found/s);
+                fs.renameSync(`${secretOf(link)}.away`, secretOf(link));
+            }
+            const result = ok(await runGrenade(s, saved, /verify-noapi|post-upgrade/.test(s.id)));
+            saved = result.saved;
+            if (s.id === "survival-barbican-create") {
+                const b = (saved as Saved).barbican;
+                assert.deepEqual(Object.keys(b).sort(), ["project_id", "secret_link", "user_id"]);
+                link = b.secret_link;
+                assert.match(link, /^http:\/\/ctl1:9311\/v1\/secrets\/[0-9a-f-]{36}$/);
+                // The secret was stored as the plugin's own user, in its own project (_barbican_set_user).
+                assert.match(read(secretOf(link)), new RegExp(`^name=test_secret\nproject=${b.project_id}\npayload=this_is_a_secret_data\n$`));
+                assert.match(read(path.join(db, "users", b.user_id)), new RegExp(`^name=barbican_grenade\nproject=${b.project_id}\n[\\s\\S]*^role=admin@${b.project_id}$`, "m"));
+                // Its settings registered it as grenade's would, and added its services to the base side.
+                assert.deepEqual([result.upgradeProjects, result.databasesToSave, result.enabledServices],
+                    [["barbican"], ["barbican"], "key,barbican-svc,barbican-retry"]);
+            }
+        }
+        // destroy deleted the secret, then (as admin) the user and the project it made.
+        assert.deepEqual(["secrets", "users", "projects"].map(d => fs.readdirSync(path.join(db, d))), [[], [], []]);
     });
 
     it("destroying the network before the server that uses it fails: the reverse order is needed", async () => {

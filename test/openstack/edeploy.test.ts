@@ -148,6 +148,27 @@ describe("edeploy upgrade on node trees (chroot of each node, real rsync)", func
         assert.match(read(path.join(rootOf("ctl1"), "var/lib/edeploy/conf")), /^VERS=J\.1\.0\.0$/m, "a failed post leaves the release as it was");
     });
 
+
+    it("runs rsync with upstream's two argument lists, in order; relabels with setfiles when SELinux is permissive too", async () => {
+        // A wrapper that records each rsync's arguments, then runs the real one (the step's `rsync` setting).
+        const calls = path.join(lab, "rsync-calls");
+        const wrapper = path.join(lab, "rsync-logged");
+        fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${calls}\nexec rsync "$@"\n`, { mode: 0o755 });
+        // The lb role's next release runs SELinux permissive: enabled, not enforcing.
+        const selinux = path.join(lab, "install-server/roles", TO, "lb/etc/selinux/config");
+        fs.writeFileSync(selinux, "SELINUX=permissive\n");
+        const r = await step("edeploy-upgrade", "edeploy-lb1", upgradeParams(lab, "lb1", "lb", { rsync: wrapper }));
+        const tree = path.join(lab, "install-server/roles", TO, "lb");
+        const nodeMeta = path.join(rootOf("lb1"), "var/lib/edeploy", TO);
+        assert.deepEqual(read(calls).trim().split("\n"), [
+            `-a ${meta("lb")}/ ${nodeMeta}/`,
+            `-av --numeric-ids --delete-after --exclude-from=${nodeMeta}/exclude ${tree}/ ${rootOf("lb1")}/`,
+            `-av --numeric-ids --ignore-existing --include-from=${nodeMeta}/add_only ${tree}/ ${rootOf("lb1")}/`,
+        ]);
+        assert.deepEqual([r.selinux, r.setfiles], ["enabled", true]);
+        assert.match(read(path.join(rootOf("lb1"), "var/log/setfiles.log")), /setfiles -r \/ \/etc\/selinux\/targeted\/contexts\/files\/file_contexts \//);
+    });
+
     it("a second cycle starts from the version conf now holds; a node on another release or role is refused", async () => {
         await step("edeploy-upgrade", "edeploy-lb1", upgradeParams(lab, "lb1", "lb"));
         // The same upgrade again is a no-op (a resumed update): conf already says J.1.1.0.

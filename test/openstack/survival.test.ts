@@ -202,6 +202,11 @@ describe("Grenade survival phases (the procedure's steps, grenade's contract)", 
         };
         const a = plugin("alpha", [
             "case $1 in create) resource_save shared token tok-42; echo kept > $SAVE_DIR/alpha.keep;; esac",
+            // grenade's helpers that nova's and cinder's scripts call are there, FSSH as grenade's functions defines it.
+            "for f in source_quiet ping_check_public worlddump die die_if_not_set iniset iniget is_service_enabled resource_save resource_get; do",
+            "    declare -F $f > /dev/null || { echo \"no $f\" >> " + path.join(lab, "missing") + "; }",
+            "done",
+            "[[ $FSSH == 'ssh -v -o ConnectTimeout=10 -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no' ]] || echo \"FSSH=$FSSH\" >> " + path.join(lab, "missing"),
         ]);
         const b = plugin("beta", [
             "case $1 in verify) [ \"$(resource_get shared token)\" = tok-42 ] || die $LINENO \"no token\";;",
@@ -230,6 +235,7 @@ describe("Grenade survival phases (the procedure's steps, grenade's contract)", 
             `beta resources.sh destroy ${base} ${svc}`, `alpha resources.sh destroy ${base} ${svc}`,
         ]);
         assert.deepEqual(saved, { shared: { token: "tok-42" } });
+        assert.ok(!fs.existsSync(path.join(lab, "missing")), fs.existsSync(path.join(lab, "missing")) ? read(path.join(lab, "missing")) : "");
     });
 
     it("a phase resumed in a new process gets the database from its input, not from what is left on disk", async () => {

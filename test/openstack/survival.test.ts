@@ -5,8 +5,8 @@
  * - grenade.sh: resources early_create, create, verify pre-upgrade; shutdown_services; verify_noapi
  *   pre-upgrade; upgrade_service per project; verify post-upgrade; destroy. early_create is always called.
  * - inc/plugin: `resources` runs the projects in UPGRADE_PROJECTS order and destroy in reverse
- *   (reverse_list); shutdown_services runs shutdown.sh in reverse; resource_save/resource_get are iniset/iniget
- *   on one database, $SAVE_DIR/grenade_db.ini, for every project; resources.sh gets TOP_DIR=$BASE_DEVSTACK_DIR
+ *   (reverse_list), and no phase unless VERIFY_RESOURCES is True; shutdown_services runs shutdown.sh in
+ *   reverse; resource_save/resource_get are iniset/iniget on one database, $SAVE_DIR/grenade_db.ini, for every project; resources.sh gets TOP_DIR=$BASE_DEVSTACK_DIR
  *   and LOGDIR; enable_grenade_plugin + load_settings source each plugin's devstack/upgrade/settings.
  * - inc/upgrade: register_project_for_upgrade takes the plugin folder from the settings file (caller);
  *   upgrade_service runs upgrade.sh with TOP_DIR=$TARGET_DEVSTACK_DIR; register_db_to_save.
@@ -236,6 +236,14 @@ describe("Grenade survival phases (the procedure's steps, grenade's contract)", 
         ]);
         assert.deepEqual(saved, { shared: { token: "tok-42" } });
         assert.ok(!fs.existsSync(path.join(lab, "missing")), fs.existsSync(path.join(lab, "missing")) ? read(path.join(lab, "missing")) : "");
+
+        // VERIFY_RESOURCES=False (grenaderc): resources() skips every resource phase; shutdown.sh and upgrade.sh still run.
+        fs.rmSync(calls);
+        (o.survival as { env: Record<string, string> }).env.VERIFY_RESOURCES = "False";
+        saved = {};
+        for (const s of await grenadeSteps(raw)) saved = ok(await runGrenade(s, saved)).saved;
+        assert.deepEqual(read(calls).trim().split("\n").map(l => l.split(" top=")[0]),
+            ["beta shutdown.sh ", "alpha shutdown.sh ", "alpha upgrade.sh ", "beta upgrade.sh "]);
     });
 
     it("a phase resumed in a new process gets the database from its input, not from what is left on disk", async () => {

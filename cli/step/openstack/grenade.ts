@@ -351,6 +351,11 @@ if [ ! -e "$script" ]; then
     echo "$project: no $(basename "$script") in $dir: nothing to do" >&2
     exit 0
 fi
+# grenade's resources(): every resource phase is skipped unless VERIFY_RESOURCES is True.
+if [ "$action" = resources ] && [ "$VERIFY_RESOURCES" != True ]; then
+    echo "Skipping resource phase $phase\${side:+ $side} by configuration (VERIFY_RESOURCES=$VERIFY_RESOURCES)" >&2
+    exit 0
+fi
 if [ "$action" = resources ]; then
     TOP_DIR=$top LOGDIR=$LOGDIR "$script" $phase $side
 else

@@ -4,6 +4,8 @@
  * Rules from upstream, redhat-cip/edeploy build/edeploy (`upgrade`, `update_metadata`):
  * - the role's pre/post come from the target role tree's /var/lib/edeploy/<to>/; exclude, add_only and an
  *   optional post from metadata/<from>/<role>/<to>/, copied after them into the node's /var/lib/edeploy/<to>/;
+ * - pre and post run from that folder with none of edeploy's variables (conf is sourced, not exported);
+ *   build/generate_metadatas.py writes them as a `set -x` header and one subshell per package scriptlet;
  * - no exclude file, or a missing or empty add_only: the upgrade is cancelled;
  * - pre; rsync -av --numeric-ids --delete-after --exclude-from=exclude; rsync -av --numeric-ids
  *   --ignore-existing --include-from=add_only; output in /var/lib/edeploy/rsync_<VERS>_<TARGET>.out;
@@ -146,6 +148,33 @@ describe("edeploy upgrade on node trees (chroot of each node, real rsync)", func
         fs.writeFileSync(path.join(meta("openstack-full"), "post"), "#!/bin/sh\necho broken >&2\nexit 3\n", { mode: 0o755 });
         await assert.rejects(step("edeploy-upgrade", "edeploy-ctl1", upgradeParams(lab, "ctl1", "openstack-full")), /ctl1: post exited 3: broken/);
         assert.match(read(path.join(rootOf("ctl1"), "var/lib/edeploy/conf")), /^VERS=J\.1\.0\.0$/m, "a failed post leaves the release as it was");
+    });
+
+
+    it("runs rsync with upstream's two argument lists, in order; relabels with setfiles when SELinux is permissive too", async () => {
+        // A wrapper that records each rsync's arguments, then runs the real one (the step's `rsync` setting).
+        const calls = path.join(lab, "rsync-calls");
+        const wrapper = path.join(lab, "rsync-logged");
+        fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${calls}\nexec rsync "$@"\n`, { mode: 0o755 });
+        // The lb role's next release runs SELinux permissive: enabled, not enforcing.
+        const selinux = path.join(lab, "install-server/roles", TO, "lb/etc/selinux/config");
+        fs.writeFileSync(selinux, "SELINUX=permissive\n");
+        // A site's own pre in the metadata folder (update_metadata copies it to the node): it records what it got.
+        fs.writeFileSync(path.join(meta("lb"), "pre"), "#!/bin/sh\nexport -p > /var/log/pre-env\npwd > /var/log/pre-cwd\n", { mode: 0o755 });
+        const r = await step("edeploy-upgrade", "edeploy-lb1", upgradeParams(lab, "lb1", "lb", { rsync: wrapper }));
+        // Run on the node, in /var/lib/edeploy/<to>, with none of edeploy's own shell variables (upstream sources conf, never exports it).
+        assert.equal(read(path.join(rootOf("lb1"), "var/log/pre-cwd")), `/var/lib/edeploy/${TO}\n`);
+        assert.doesNotMatch(read(path.join(rootOf("lb1"), "var/log/pre-env")), /\b(ROLE|VERS|TARGET)=/);
+        assert.match(read(path.join(rootOf("lb1"), "var/log/pre-env")), /\bPATH=/);
+        const tree = path.join(lab, "install-server/roles", TO, "lb");
+        const nodeMeta = path.join(rootOf("lb1"), "var/lib/edeploy", TO);
+        assert.deepEqual(read(calls).trim().split("\n"), [
+            `-a ${meta("lb")}/ ${nodeMeta}/`,
+            `-av --numeric-ids --delete-after --exclude-from=${nodeMeta}/exclude ${tree}/ ${rootOf("lb1")}/`,
+            `-av --numeric-ids --ignore-existing --include-from=${nodeMeta}/add_only ${tree}/ ${rootOf("lb1")}/`,
+        ]);
+        assert.deepEqual([r.selinux, r.setfiles], ["enabled", true]);
+        assert.match(read(path.join(rootOf("lb1"), "var/log/setfiles.log")), /setfiles -r \/ \/etc\/selinux\/targeted\/contexts\/files\/file_contexts \//);
     });
 
     it("a second cycle starts from the version conf now holds; a node on another release or role is refused", async () => {

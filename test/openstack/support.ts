@@ -18,6 +18,16 @@ export function ensureTools(): void {
     execFileSync("bash", [path.join(ROOT, "scripts", "openstack", "tools.sh")], { stdio: ["ignore", "inherit", "inherit"] });
 }
 
+/**
+ * An upstream project's grenade plugin, unchanged: its devstack/ folder from the project's sdist on PyPI,
+ * fetched once into the cache by scripts/openstack/grenade-plugins.sh. The folder that holds devstack/.
+ */
+export function upstreamPlugin(project: string): string {
+    const out = execFileSync("bash", [path.join(ROOT, "scripts", "openstack", "grenade-plugins.sh"), project],
+        { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+    return out.trim().split("\n").pop()!;
+}
+
 export const FIVE_NODES = ["lb1=load-balancer:lb", "ctl1=controller:openstack-full", "ctl2=controller:openstack-full",
     "cpt1=compute:openstack-full", "cpt2=compute:openstack-full"];
 

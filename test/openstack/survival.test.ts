@@ -5,8 +5,8 @@
  * - grenade.sh: resources early_create, create, verify pre-upgrade; shutdown_services; verify_noapi
  *   pre-upgrade; upgrade_service per project; verify post-upgrade; destroy. early_create is always called.
  * - inc/plugin: `resources` runs the projects in UPGRADE_PROJECTS order and destroy in reverse
- *   (reverse_list); shutdown_services runs shutdown.sh in reverse; resource_save/resource_get are iniset/iniget
- *   on one database, $SAVE_DIR/grenade_db.ini, for every project; resources.sh gets TOP_DIR=$BASE_DEVSTACK_DIR
+ *   (reverse_list), and no phase unless VERIFY_RESOURCES is True; shutdown_services runs shutdown.sh in
+ *   reverse; resource_save/resource_get are iniset/iniget on one database, $SAVE_DIR/grenade_db.ini, for every project; resources.sh gets TOP_DIR=$BASE_DEVSTACK_DIR
  *   and LOGDIR; enable_grenade_plugin + load_settings source each plugin's devstack/upgrade/settings.
  * - inc/upgrade: register_project_for_upgrade takes the plugin folder from the settings file (caller);
  *   upgrade_service runs upgrade.sh with TOP_DIR=$TARGET_DEVSTACK_DIR; register_db_to_save.
@@ -14,6 +14,9 @@
  * - functions: source_quiet, ping_check_public, worlddump, FSSH, the exit trap.
  * - projects/60_nova/resources.sh and projects/70_cinder/resources.sh: the style of the lab's labcloud
  *   plugin (resource_get network net_id, a floating IP pinged, a key file kept in $SAVE_DIR).
+ * - openstack/barbican devstack/upgrade/ (settings, resources.sh): a plugin written for grenade, run here
+ *   unchanged from barbican's 23.0.0 sdist on PyPI (scripts/openstack/grenade-plugins.sh); its settings
+ *   read $BASE_DEVSTACK_DIR/stackrc, its resources.sh sources $TOP_DIR/inc/ini-config.
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
@@ -23,7 +26,8 @@ import { StepRecord } from "../../components/core";
 import { orderSteps } from "../../cli/plan/evaluate";
 import { load, RawConfig } from "../support/configs";
 import { buildUnderMocks } from "../support/mocks";
-import { ensureTools, LAB, makeLab, read, rm, runStepInProcess, runStepProcess, spinalConfig } from "./support";
+import { createHash } from "crypto";
+import { ensureTools, LAB, makeLab, read, rm, runStepInProcess, runStepProcess, spinalConfig, upstreamPlugin } from "./support";
 
 type Saved = Record<string, Record<string, string>>;
 
@@ -117,6 +121,62 @@ describe("Grenade survival phases (the procedure's steps, grenade's contract)", 
         assert.ok(!fs.existsSync(keyFile));
     });
 
+    it("runs barbican's own grenade plugin (release 23.0.0, from PyPI) unchanged: create saves the secret's href, verify reads it back, destroy removes it", async () => {
+        const barbican = upstreamPlugin("barbican");
+        const sha = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+        // The files exactly as barbican 23.0.0 ships them.
+        assert.equal(sha(path.join(barbican, "devstack/upgrade/resources.sh")), "5352e4c26bf85ec5b9a560542499f4fd1e2407f897c6af90e27cd9c3dc05a864");
+        assert.equal(sha(path.join(barbican, "devstack/upgrade/settings")), "676fee6a9b495532bbaa73d13405804cdade0dda05e7f9676d3080405c2b0686");
+        const raw = spinalConfig(lab);
+        const survival = (raw.openstack as Record<string, unknown>).survival as { projects: unknown[]; env: Record<string, string> };
+        survival.projects = [{ name: "barbican", plugin: barbican }];
+        survival.env.ENABLED_SERVICES = "key";
+        const steps = await grenadeSteps(raw);
+        assert.deepEqual(steps.map(s => s.id), [
+            "survival-barbican-early-create", "survival-barbican-create", "survival-barbican-verify-pre-upgrade",
+            "grenade-shutdown-barbican", "survival-barbican-verify-noapi-pre-upgrade", "grenade-upgrade-barbican",
+            "survival-barbican-verify-post-upgrade", "survival-barbican-destroy",
+        ]);
+        const db = path.join(nodes(), "ctl1/var/lib/labcloud");
+        const secretOf = (link: string) => path.join(db, "secrets", link.replace(/^.*\/secrets\//, ""));
+        let saved: unknown = {};
+        let link = "";
+        for (const s of steps) {
+            // barbican's shutdown.sh and upgrade.sh stop, install and start its services with a real devstack
+            // (lib/barbican, git_clone, uwsgi); the lab stops and starts its services there instead.
+            if (s.id === "grenade-shutdown-barbican") { services("stop"); continue; }
+            if (s.id === "grenade-upgrade-barbican") { releaseNodes("J.1.1.0"); services("start"); continue; }
+            if (s.id === "survival-barbican-verify-post-upgrade") {
+                // verify asks the API for the secret whose href create saved: without it, verify fails.
+                fs.renameSync(secretOf(link), `${secretOf(link)}.away`);
+                const lost = await runGrenade(s, saved, true);
+                assert.equal(lost.code, 1);
+                assert.match(lost.stderr, /barbican: resources\.sh verify post-upgrade failed \(exit 1\).*Secret not found/s);
+                fs.renameSync(`${secretOf(link)}.away`, secretOf(link));
+            }
+            const result = ok(await runGrenade(s, saved, /verify-noapi|post-upgrade/.test(s.id)));
+            saved = result.saved;
+            if (s.id === "survival-barbican-create") {
+                const b = (saved as Saved).barbican;
+                assert.deepEqual(Object.keys(b).sort(), ["project_id", "secret_link", "user_id"]);
+                link = b.secret_link;
+                assert.match(link, /^http:\/\/ctl1:9311\/v1\/secrets\/[0-9a-f-]{36}$/);
+                // The secret was stored as the plugin's own user, in its own project (_barbican_set_user).
+                assert.match(read(secretOf(link)), new RegExp(`^name=test_secret\nproject=${b.project_id}\npayload=this_is_a_secret_data\n$`));
+                assert.match(read(path.join(db, "users", b.user_id)), new RegExp(`^name=barbican_grenade\nproject=${b.project_id}\n[\\s\\S]*^role=admin@${b.project_id}$`, "m"));
+                // Its settings registered it as grenade's would; ENABLED_SERVICES is the base devstack's (the lab's
+                // stackrc passes the step's on), and its devstack_localrc lines are recorded, not applied (external devstack).
+                assert.deepEqual([result.upgradeProjects, result.databasesToSave, result.enabledServices],
+                    [["barbican"], ["barbican"], "key"]);
+                const localrc = result.localrc as { base: string[]; target: string[] };
+                assert.ok(localrc.base.includes("enable_service barbican-svc barbican-retry"), JSON.stringify(localrc));
+                assert.ok(localrc.target.includes("enable_plugin barbican https://opendev.org/openstack/barbican"), JSON.stringify(localrc));
+            }
+        }
+        // destroy deleted the secret, then (as admin) the user and the project it made.
+        assert.deepEqual(["secrets", "users", "projects"].map(d => fs.readdirSync(path.join(db, d))), [[], [], []]);
+    });
+
     it("destroying the network before the server that uses it fails: the reverse order is needed", async () => {
         const steps = await grenadeSteps(spinalConfig(lab));
         let saved: unknown = {};
@@ -146,11 +206,19 @@ describe("Grenade survival phases (the procedure's steps, grenade's contract)", 
         };
         const a = plugin("alpha", [
             "case $1 in create) resource_save shared token tok-42; echo kept > $SAVE_DIR/alpha.keep;; esac",
+            // grenade's helpers that nova's and cinder's scripts call are there, FSSH as grenade's functions defines it.
+            "for f in source_quiet ping_check_public worlddump die die_if_not_set iniset iniget is_service_enabled resource_save resource_get; do",
+            "    declare -F $f > /dev/null || { echo \"no $f\" >> " + path.join(lab, "missing") + "; }",
+            "done",
+            "[[ $FSSH == 'ssh -v -o ConnectTimeout=10 -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no' ]] || echo \"FSSH=$FSSH\" >> " + path.join(lab, "missing"),
         ]);
         const b = plugin("beta", [
             "case $1 in verify) [ \"$(resource_get shared token)\" = tok-42 ] || die $LINENO \"no token\";;",
             "  verify_noapi) [ \"$(cat $SAVE_DIR/alpha.keep)\" = kept ] || die $LINENO \"the kept file is gone\";; esac",
         ]);
+        // The base devstack's stackrc gives ENABLED_SERVICES, as grenade.sh reads it (over the step's environment).
+        fs.mkdirSync(path.join(lab, "base-devstack"));
+        fs.writeFileSync(path.join(lab, "base-devstack", "stackrc"), "ENABLED_SERVICES=key,mysql\n");
         const raw = spinalConfig(lab);
         const o = raw.openstack as Record<string, unknown>;
         o.survival = {
@@ -161,7 +229,8 @@ describe("Grenade survival phases (the procedure's steps, grenade's contract)", 
         for (const s of await grenadeSteps(raw)) saved = ok(await runGrenade(s, saved)).saved;
         const base = `top=${path.join(lab, "base-devstack")} log=${stackRoot()}/logs save=${stackRoot()}/save target=${stackRoot()}/J.1.1.0`;
         const target = base.replace("base-devstack", "target-devstack");
-        const svc = "svc=mysql,alpha-api,beta-api";
+        // devstack_localrc's enable_service lines are not applied: with an external devstack grenade ignores them.
+        const svc = "svc=key,mysql";
         assert.deepEqual(read(calls).trim().split("\n"), [
             `alpha resources.sh early_create ${base} ${svc}`, `beta resources.sh early_create ${base} ${svc}`,
             `alpha resources.sh create ${base} ${svc}`, `beta resources.sh create ${base} ${svc}`,
@@ -174,6 +243,15 @@ describe("Grenade survival phases (the procedure's steps, grenade's contract)", 
             `beta resources.sh destroy ${base} ${svc}`, `alpha resources.sh destroy ${base} ${svc}`,
         ]);
         assert.deepEqual(saved, { shared: { token: "tok-42" } });
+        assert.ok(!fs.existsSync(path.join(lab, "missing")), fs.existsSync(path.join(lab, "missing")) ? read(path.join(lab, "missing")) : "");
+
+        // VERIFY_RESOURCES=False (grenaderc): resources() skips every resource phase; shutdown.sh and upgrade.sh still run.
+        fs.rmSync(calls);
+        (o.survival as { env: Record<string, string> }).env.VERIFY_RESOURCES = "False";
+        saved = {};
+        for (const s of await grenadeSteps(raw)) saved = ok(await runGrenade(s, saved)).saved;
+        assert.deepEqual(read(calls).trim().split("\n").map(l => l.split(" top=")[0]),
+            ["beta shutdown.sh ", "alpha shutdown.sh ", "alpha upgrade.sh ", "beta upgrade.sh "]);
     });
 
     it("a phase resumed in a new process gets the database from its input, not from what is left on disk", async () => {

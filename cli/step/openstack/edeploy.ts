@@ -130,12 +130,13 @@ export async function edeployUpgrade(ctx: StepContext): Promise<Record<string, u
             "it must hold at least '- *'; nothing was copied");
     }
     const inMeta = `/${EDEPLOY_DIR}/${to}`;
-    const scriptEnv = { ROLE: role, VERS: from, TARGET: to };
+    // Upstream's ROLE, VERS and TARGET are shell variables of `edeploy upgrade` (conf is sourced, not
+    // exported): pre and post get none of them, only their folder as the working directory.
     ctx.log(`${node}: role ${role} ${from} -> ${to}, metadata in ${inMeta}`);
 
     // 3. pre, on the node.
     if (isExecutable(path.join(meta, "pre"))) {
-        const pre = await onNode(root, ["./pre"], { cwd: inMeta, env: scriptEnv, log: ctx.log, prefix: `${node} pre: ` });
+        const pre = await onNode(root, ["./pre"], { cwd: inMeta, log: ctx.log, prefix: `${node} pre: ` });
         if (pre.code !== 0) throw new StepFailure(`${node}: pre exited ${pre.code}${pre.error ? ` (${pre.error})` : ""}; nothing was copied`);
     }
 
@@ -149,7 +150,7 @@ export async function edeployUpgrade(ctx: StepContext): Promise<Record<string, u
     // 5. post, on the node: 0 or 100 (reboot).
     let postExit: number | null = null;
     if (isExecutable(path.join(meta, "post"))) {
-        const post = await onNode(root, ["./post"], { cwd: inMeta, env: scriptEnv, log: ctx.log, prefix: `${node} post: ` });
+        const post = await onNode(root, ["./post"], { cwd: inMeta, log: ctx.log, prefix: `${node} post: ` });
         postExit = post.code;
         if (post.code !== 0 && post.code !== REBOOT_NEEDED) {
             throw new StepFailure(`${node}: post exited ${post.code}${post.error ? ` (${post.error})` : ""}: ${lastLines(post.stderr || post.stdout)}`);

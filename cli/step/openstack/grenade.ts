@@ -261,9 +261,14 @@ function register_db_to_save {
     local db
     for db in "$@"; do DATABASES_TO_SAVE+=" $db"; done
 }
-# devstack_localrc base|target line...: what the plugin adds to that side's devstack localrc.
+# devstack_localrc base|target line...: what the plugin adds to that side's devstack localrc. With an
+# external devstack (this runner's default, as no stack.sh runs here) grenade ignores it; the lines are
+# recorded for the step's result, so a site sees what to add to its devstack's configuration.
 function devstack_localrc {
     local where=$1; shift
+    if [ "\${GRENADE_USE_EXTERNAL_DEVSTACK}" == "True" ]; then
+        echo "DevStack is configured externally, ignoring devstack_localrc $where $*" >&2
+    fi
     case $where in
         base) GRENADE_LOCALRC_BASE+=("$*");;
         target) GRENADE_LOCALRC_TARGET+=("$*");;
@@ -313,9 +318,9 @@ $_XTRACE_GRENADE_FUNCTIONS
 
 /**
  * One project's part of grenade.sh: run-phase <project> resources <phase> [side] | shutdown | upgrade.
- * Settings are loaded as grenade loads them (which registers the projects and their folders); the
- * base side's devstack_localrc enable_service/disable_service lines are applied to ENABLED_SERVICES; then the project's script runs with
- * the TOP_DIR grenade gives it. What the settings registered goes to $GRENADE_REPORT.
+ * ENABLED_SERVICES comes from the base devstack's stackrc (as grenade.sh takes it), then the settings are
+ * loaded as grenade loads them (which registers the projects and their folders); then the project's
+ * script runs with the TOP_DIR grenade gives it. What the settings registered goes to $GRENADE_REPORT.
  */
 export const RUN_PHASE = `#!/bin/bash
 set -o errexit
@@ -323,12 +328,13 @@ project=$1; action=$2; phase=\${3:-}; side=\${4:-}
 source "$GRENADE_DIR/grenaderc"
 source "$GRENADE_DIR/functions"
 trap - EXIT
-load_settings
-# grenade takes ENABLED_SERVICES from the base devstack's configuration, for the whole run.
-for line in "\${GRENADE_LOCALRC_BASE[@]}"; do
-    case $line in enable_service\\ *|disable_service\\ *) $line;; esac
-done
+# grenade.sh takes ENABLED_SERVICES from the base devstack's stackrc (what the base cloud runs), before the
+# settings are loaded; without a stackrc, the step's environment gives it.
+if [[ -f $BASE_DEVSTACK_DIR/stackrc ]]; then
+    ENABLED_SERVICES=$(set +o xtrace && source "$BASE_DEVSTACK_DIR/stackrc" && echo $ENABLED_SERVICES)
+fi
 export ENABLED_SERVICES
+load_settings
 {
     echo "UPGRADE_PROJECTS=$(echo $UPGRADE_PROJECTS)"
     echo "DATABASES_TO_SAVE=$(echo $DATABASES_TO_SAVE)"
@@ -349,6 +355,11 @@ case $action in
 esac
 if [ ! -e "$script" ]; then
     echo "$project: no $(basename "$script") in $dir: nothing to do" >&2
+    exit 0
+fi
+# grenade's resources(): every resource phase is skipped unless VERIFY_RESOURCES is True.
+if [ "$action" = resources ] && [ "$VERIFY_RESOURCES" != True ]; then
+    echo "Skipping resource phase $phase\${side:+ $side} by configuration (VERIFY_RESOURCES=$VERIFY_RESOURCES)" >&2
     exit 0
 fi
 if [ "$action" = resources ]; then

@@ -15,15 +15,17 @@
  *          --compile-ms 300 --dryrun-ms 200 --deploy-ms 300  --only trivial|upgrade
  * Results: a table on stdout and bench/results/engine.json. Figures are ratios on this machine, not claims.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runnerEnvironment } from "../components/core/step-env";
 import { parseArgs } from "../cli/args";
 import { EngineStack, requireEngine, StateResource, TempProject } from "../test/support/engine";
 import { plainUpgrade, startLab, stopLab } from "../test/engine/fixture";
 import { machine, median, round, say, table, writeResults } from "./support/report";
+import { runnerLoadSeconds } from "./support/runner-start";
+
+/** The runner behind the timing wrapper of recordStepTimes (its load alone, without the record). */
+const stepTimed = (project: TempProject) => path.join(project.dir, "bin", "step.timed.js");
 
 const USAGE = "usage: npm run bench -- engine [--sizes 50,200] [--reps 2] [--parallel N] [--commands \"true;sleep 0.1\"] " +
     "[--compile-ms 300] [--dryrun-ms 200] [--deploy-ms 300] [--only trivial|upgrade]";
@@ -231,20 +233,6 @@ interface UpgradeRun {
     medianStepS: number;
 }
 
-/** Seconds the step runner needs to load a setting step's module (it stops right after, for want of its params). */
-function runnerLoadSeconds(project: TempProject): number {
-    const started = Date.now();
-    const r = spawnSync(process.execPath, [path.join(project.dir, "bin", "step.timed.js"), "setting", "load-only"], {
-        cwd: project.dir, encoding: "utf8", env: {
-            ...process.env, ...runnerEnvironment({ id: "load-only", kind: "setting", params: {} }),
-            INMANTA_URL: "http://127.0.0.1:9", INMANTA_ENVIRONMENT: "00000000-0000-4000-8000-000000000000",
-            UPGRADE_STEP_KEEP: "INMANTA_URL,INMANTA_ENVIRONMENT",
-        },
-    });
-    if (!/parameter "name"/.test(r.stderr)) throw new Error(`unexpected answer of the step runner: ${r.stderr}`);
-    return (Date.now() - started) / 1000;
-}
-
 interface UpgradeResult {
     program: UpgradeRun["program"];
     runs: UpgradeRun[];
@@ -292,7 +280,7 @@ async function upgrade(reps: number, durations: { compile: number; dryrun: numbe
             lastPath = cp.path;
         }
         noopUpS = round((await timedUp(stack, parallel)).ms / 1000);
-        runnerLoadS = round(median([runnerLoadSeconds(lab.project), runnerLoadSeconds(lab.project), runnerLoadSeconds(lab.project)]));
+        runnerLoadS = round(median([runnerLoadSeconds(stepTimed(lab.project), lab.project.dir), runnerLoadSeconds(stepTimed(lab.project), lab.project.dir), runnerLoadSeconds(stepTimed(lab.project), lab.project.dir)]));
     } finally {
         await stopLab(lab);
     }

@@ -15,10 +15,10 @@
  */
 import { execFile, spawnSync } from "child_process";
 import * as path from "path";
-import { runnerEnvironment } from "../components/core/step-env";
 import { parseArgs } from "../cli/args";
 import { EngineStack, requireEngine, TempProject } from "../test/support/engine";
 import { machine, median, round, say, table, writeResults } from "./support/report";
+import { runnerLoadSeconds } from "./support/runner-start";
 
 const USAGE = "usage: npm run bench -- startup [--reps 5]";
 const PROJECT = "startup-bench";
@@ -76,19 +76,6 @@ function phases(startedAt: number, endedAt: number, log: string): { phase: strin
     return out;
 }
 
-function runnerStart(dir: string, env: Record<string, string>): number {
-    const started = Date.now();
-    const r = spawnSync(process.execPath, [path.join(dir, "bin", "step.js"), "setting", "load-only"], {
-        cwd: dir, encoding: "utf8", env: {
-            ...process.env, ...env, ...runnerEnvironment({ id: "load-only", kind: "setting", params: {} }),
-            INMANTA_URL: "http://127.0.0.1:9", INMANTA_ENVIRONMENT: "00000000-0000-4000-8000-000000000000",
-            UPGRADE_STEP_KEEP: "INMANTA_URL,INMANTA_ENVIRONMENT",
-        },
-    });
-    if (!/parameter "name"/.test(r.stderr)) throw new Error(`unexpected answer of the step runner: ${r.stderr}`);
-    return (Date.now() - started) / 1000;
-}
-
 function bareNode(): number {
     const started = Date.now();
     spawnSync(process.execPath, ["-e", ""]);
@@ -132,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
         const runner: Record<Variant | "bare node", number[]> = { "hooks off": [], "hooks on": [], "bare node": [] };
         for (let i = 0; i < Math.max(reps, 5) * 2; i++) {
             runner["bare node"].push(bareNode());
-            for (const v of VARIANTS) runner[v].push(runnerStart(project.dir, envOf(v)));
+            for (const v of VARIANTS) runner[v].push(runnerLoadSeconds(path.join(project.dir, "bin", "step.js"), project.dir, envOf(v)));
         }
 
         say(`Phases of \`pulumi up\` with no steps (one run each, seconds):`);

@@ -6,10 +6,10 @@
 // loader (their inline source maps map stack traces to the TypeScript lines).
 // Measured by `npm run bench -- startup`.
 const crypto = require("crypto");
-const fs = require("fs");
 const Module = require("module");
 const path = require("path");
 const vm = require("vm");
+const { readCached, keepCached } = require("./cache-file");
 
 const ROOT = path.join(__dirname, "..");
 const CACHE = process.env.UPGRADE_CODE_CACHE || path.join(ROOT, "node_modules", ".cache", "upgrade-as-code-v8");
@@ -29,28 +29,11 @@ function requireFor(mod) {
     return require;
 }
 
-function keep(file, data) {
-    try {
-        fs.mkdirSync(CACHE, { recursive: true });
-        // Write and rename: programs and steps that start side by side may cache the same file.
-        const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, data);
-        fs.renameSync(tmp, file);
-    } catch {
-        // A read-only checkout still runs, only without the cache.
-    }
-}
-
 function compileCached(content, filename) {
     const key = crypto.createHash("sha256").update(process.version).update("\0").update(filename)
         .update("\0").update(content).digest("hex");
     const file = path.join(CACHE, `${key}.bin`);
-    let cachedData;
-    try {
-        cachedData = fs.readFileSync(file);
-    } catch {
-        // not cached yet
-    }
+    const cachedData = readCached(file);
     // A hashbang is only valid at the very start of a script, which the wrapper no longer is.
     const source = content.startsWith("#!") ? `//${content.slice(2)}` : content;
     const script = new vm.Script(Module.wrap(source), {
@@ -70,7 +53,7 @@ function install() {
         const wrapper = script.runInThisContext({ displayErrors: true });
         const result = wrapper.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
         // After the module ran: the cached data then holds the functions it compiled too.
-        if (fresh) keep(file, script.createCachedData());
+        if (fresh) keepCached(file, script.createCachedData());
         return result;
     };
 }

@@ -5,6 +5,7 @@
 const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
+const { readCached, keepCached } = require("./cache-file");
 
 const ROOT = path.join(__dirname, "..");
 const CACHE = process.env.UPGRADE_TS_CACHE || path.join(ROOT, "node_modules", ".cache", "upgrade-as-code-ts");
@@ -34,21 +35,10 @@ function transpile(source, filename) {
 function compile(source, filename) {
     const key = crypto.createHash("sha256").update(cacheSalt()).update("\0").update(filename).update("\0").update(source).digest("hex");
     const cached = path.join(CACHE, `${key}.js`);
-    try {
-        return fs.readFileSync(cached, "utf8");
-    } catch {
-        // not cached yet
-    }
+    const known = readCached(cached, "utf8");
+    if (known !== undefined) return known;
     const js = transpile(source, filename);
-    try {
-        fs.mkdirSync(CACHE, { recursive: true });
-        // Write and rename: steps that run side by side may compile the same file at once.
-        const tmp = `${cached}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, js);
-        fs.renameSync(tmp, cached);
-    } catch {
-        // A read-only checkout still runs, only without the cache.
-    }
+    keepCached(cached, js);
     return js;
 }
 

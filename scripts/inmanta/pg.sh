@@ -7,13 +7,15 @@
 #   scripts/inmanta/pg.sh psql   DIR PORT [PSQL ARGS...]   psql on database "inmanta" as postgres
 #   scripts/inmanta/pg.sh bindir            print the PostgreSQL client bin folder (pg_dump, pg_restore, psql)
 #
-# Layout: DIR/data (PGDATA), DIR/run (unix socket), DIR/postgres.log.
+# Layout: DIR/data (PGDATA), DIR/run (unix socket), DIR/postgres.log (or the same in DIR/cluster-dir's folder).
 # Listens on 127.0.0.1:PORT only, superuser "postgres", trust auth (local tests only).
 #
 # PostgreSQL refuses to run as root. When this script runs as root it runs the server as
 # the system user ${UPGRADE_PG_USER:-postgres} (created by the Debian package; created here
 # when missing) and chowns DIR to it: DIR and its parents must be traversable by that user
-# (so not under /root; /tmp or the work tree are fine).
+# (so not under /root; /tmp or the work tree are fine). When it cannot reach DIR (a clone inside a
+# folder only root may enter, such as one made by `mktemp -d`), the cluster lives in a folder of its
+# own under /tmp, named in DIR/cluster-dir: removing DIR still starts the cluster over.
 # Binaries: ${UPGRADE_PG_BINDIR} (server) and ${UPGRADE_PG_CLIENT_BINDIR} (psql, createdb, pg_dump; default:
 # the server's folder), else the newest /usr/lib/postgresql/*/bin, else
 # `apt-get install -y postgresql` (root only).
@@ -65,6 +67,20 @@ else
   as_pg() { "$@"; }
 fi
 
+CLUSTER="$DIR"
+if [[ "$(id -u)" == 0 ]] && ! as_pg test -x "$DIR"; then
+  if [[ -f "$DIR/cluster-dir" ]]; then
+    CLUSTER="$(cat "$DIR/cluster-dir")"
+  elif [[ "$ACTION" == start ]]; then
+    # One folder per DIR: a DIR removed and made again starts from an empty one, nothing piles up.
+    CLUSTER="/tmp/upgrade-as-code-pg-$(printf '%s' "$DIR" | sha256sum | cut -c1-16)"
+    rm -rf "$CLUSTER" && mkdir -p "$CLUSTER"
+    echo "$CLUSTER" > "$DIR/cluster-dir"
+    log "$PG_USER cannot reach $DIR: the cluster lives in $CLUSTER"
+  fi
+  DATA="$CLUSTER/data"; SOCK="$CLUSTER/run"; LOGFILE="$CLUSTER/postgres.log"
+fi
+
 pg_running() {
   [[ -f "$DATA/PG_VERSION" ]] && as_pg "$BIN/pg_ctl" status -D "$DATA" >/dev/null 2>&1
 }
@@ -73,8 +89,8 @@ case "$ACTION" in
   start)
     [[ -n "$PORT" ]] || die "usage: $0 start DIR PORT"
     if [[ "$(id -u)" == 0 ]]; then
-      chown "$PG_USER" "$DIR"
-      as_pg test -x "$DIR" || die "$PG_USER cannot reach $DIR (a parent directory is not traversable); use a directory under /tmp"
+      chown "$PG_USER" "$CLUSTER"
+      as_pg test -x "$CLUSTER" || die "$PG_USER cannot reach $CLUSTER (a parent directory is not traversable); use a directory under /tmp"
     fi
     if [[ ! -f "$DATA/PG_VERSION" ]]; then
       log "initdb $DATA"

@@ -56,6 +56,17 @@ export interface ShellExec {
     environment?: Record<string, pulumi.Input<string>>;
 }
 
+/**
+ * A step whose work is a resource of a provider (e.g. a Kubernetes patch the provider applies and
+ * awaits): the step's first child. A runner, when the step has one, runs after it and reads what the
+ * resource reported through `params` (e.g. the state the provider's await ended on), to judge it.
+ */
+export interface ResourceExec {
+    create(name: string, opts: pulumi.CustomResourceOptions): pulumi.CustomResource;
+    /** Params for the step's runner, read from the resource's outputs. */
+    params?(resource: pulumi.CustomResource): Record<string, pulumi.Input<unknown>>;
+}
+
 export interface StepArgs {
     kind: string;
     title: string;
@@ -67,6 +78,8 @@ export interface StepArgs {
     runner?: RunnerExec;
     /** Shell steps run a command from configuration. */
     shell?: ShellExec;
+    /** Resource steps: a provider's resource does the work (a runner may judge its outcome). */
+    resource?: ResourceExec;
     /** Name of the procedure this step belongs to (for the plan). */
     procedure?: string;
     /**
@@ -122,8 +135,8 @@ export class Step extends pulumi.ComponentResource {
     constructor(name: string, args: StepArgs, opts: StepOptions = {}) {
         const { after = [], ...componentOpts } = opts;
         super(`upgrade:step:${pascal(args.kind)}`, name, {}, componentOpts);
-        if (!args.runner === !args.shell) {
-            throw new Error(`step "${name}": exactly one of runner or shell must be given`);
+        if (args.shell ? args.runner || args.resource : !args.runner && !args.resource) {
+            throw new Error(`step "${name}": give a shell command, or a runner and/or a resource`);
         }
         this.id = name;
         this.kind = args.kind;
@@ -143,20 +156,26 @@ export class Step extends pulumi.ComponentResource {
             parent: this, dependsOn: after, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
         };
 
-        let stdout: pulumi.Output<string>;
+        let stdout: pulumi.Output<string> = pulumi.output("");
+        let runnerParams = params;
+        if (args.resource) {
+            const resource = args.resource.create(name, { parent: this, dependsOn: after });
+            runnerParams = { ...params, ...(args.resource.params?.(resource) ?? {}) };
+            childOpts.dependsOn = [resource];
+        }
         if (args.runner) {
             const cmd = new command.local.Command(name, {
                 create: `${STEP_RUNNER} ${args.kind} ${name}`,
                 environment: {
                     ...declared({ ...(args.runner.environment ?? {}), [STEP_ENV]: spec, UPGRADE_STACK: pulumi.getStack() }),
-                    ...paramEnvironment(params),
+                    ...paramEnvironment(runnerParams),
                 },
                 stdin: args.runner.stdin,
                 triggers,
             }, childOpts);
             stdout = cmd.stdout;
-        } else {
-            const shell = args.shell!;
+        } else if (args.shell) {
+            const shell = args.shell;
             if (shell.ssh) {
                 const ssh = shell.ssh;
                 const dir = ssh.dir;

@@ -103,3 +103,26 @@ function syncOutcome(s: AppState): SyncProgress {
     if (s.sync === "Synced" && s.health === "Healthy") return { done: true, state: s };
     return { done: false, state: s, describe: `operation Succeeded; ${status}` };
 }
+
+/**
+ * The verdict on the state the Kubernetes provider's await ended on (components/kubernetes/argocd-sync.ts):
+ * the operation of this run (`run`, its first `info` entry) succeeded and the app is what it needs, or
+ * the reason it is not, with Argo CD's own message.
+ */
+export function syncVerdict(app: string, observed: unknown, run: string, needsHealthy: boolean): { ok: true; state: AppState } | { ok: false; problem: string; state: AppState } {
+    const status = observed && typeof observed === "object" ? observed as Doc : {};
+    const s = appState({ metadata: { name: app }, status });
+    const info = status.operationState?.operation?.info;
+    const marker = Array.isArray(info) ? info[0]?.value : undefined;
+    if (marker !== run) {
+        return { ok: false, problem: `${app}: the state seen is not of this run's sync (operation ${marker ?? "none"}, expected ${run})`, state: s };
+    }
+    const where = `sync=${s.sync} health=${s.health}${s.healthMessage ? ` (${s.healthMessage})` : ""}`;
+    if (s.phase !== "Succeeded") {
+        return { ok: false, problem: `${app}: sync ${s.phase ?? "not finished"}${s.message ? `: ${s.message}` : ""} (${where})`, state: s };
+    }
+    if (s.sync !== "Synced" || (needsHealthy && s.health !== "Healthy")) {
+        return { ok: false, problem: `${app}: the sync succeeded but the app is not ${needsHealthy ? "Synced and Healthy" : "Synced"} (${where})`, state: s };
+    }
+    return { ok: true, state: s };
+}

@@ -1,4 +1,4 @@
-import { AppState, appState, syncPatch, syncProgress } from "../../../components/lsst/argocd";
+import { AppState, appState, syncPatch, syncProgress, syncVerdict } from "../../../components/lsst/argocd";
 import { isBoolean, isNumber, isString, param, StepContext, StepFailure } from "../context";
 import { Kubectl, KubectlError } from "./kubectl";
 import { pollUntilReady } from "./poll";
@@ -80,7 +80,17 @@ export async function argocdSync(ctx: StepContext): Promise<Record<string, unkno
         log: ctx.log,
     };
     ctx.log(`wave ${wave}: ${app}${children ? " and its child applications" : ""}`);
-    const parent = await syncApplication(k, app, o);
+    let parent: AppState;
+    if (ctx.params.observed !== undefined) {
+        // The sync was the step's Kubernetes patch, awaited by the provider: judge where its await ended.
+        const run = param(ctx, "run", isString, "the run id of the sync");
+        const v = syncVerdict(app, ctx.params.observed, run, ctx.params.needs !== "synced");
+        if (!v.ok) throw new StepFailure(v.problem);
+        parent = v.state;
+        ctx.log(`${app}: sync Succeeded; sync=${parent.sync} health=${parent.health}`);
+    } else {
+        parent = await syncApplication(k, app, o);
+    }
     const synced = [app];
     if (children) {
         const items = await k.list(APPLICATION, namespace, `${instanceLabel}=${app}`);

@@ -1,0 +1,33 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ResourceExec } from "../core/step";
+
+/** The annotation `kubectl rollout restart` sets on a Deployment's pod template. */
+export const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
+
+export interface RolloutRestartArgs {
+    deployment: string;
+    namespace: string;
+    /** Changes with every run, so that each run starts new pods. */
+    marker: pulumi.Input<string>;
+    timeoutSeconds: number;
+    provider: k8s.Provider;
+}
+
+/**
+ * `kubectl rollout restart` as a resource: the pod template's restartedAt annotation, applied by
+ * server-side apply; the provider's Deployment await then waits until the new pods are ready and the
+ * old ones gone.
+ */
+export function rolloutRestartResource(a: RolloutRestartArgs): ResourceExec {
+    return {
+        create: (name, opts) => new k8s.apps.v1.DeploymentPatch(name, {
+            metadata: {
+                name: a.deployment,
+                namespace: a.namespace,
+                annotations: { "pulumi.com/timeoutSeconds": String(a.timeoutSeconds), "pulumi.com/patchForce": "true" },
+            },
+            spec: { template: { metadata: { annotations: { [RESTARTED_AT]: a.marker } } } },
+        }, { ...opts, provider: a.provider }),
+    };
+}

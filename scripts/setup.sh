@@ -16,6 +16,17 @@ if [ -f "$root/policy/package.json" ] && { [ ! -d "$root/policy/node_modules/@pu
     echo "== npm ci (policy pack)" >&2
     (cd "$root/policy" && npm ci --no-audit --no-fund >&2)
 fi
+# The Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) and the real
+# Pulumi Kubernetes provider, built once from Go modules into ~/.cache/upgrade-as-code/kubernetes: the
+# longest build, so it runs beside the rest of the set-up (much of which waits on downloads).
+if [ -z "${UPGRADE_KUBE_BIN:-}" ]; then
+    echo "== Kubernetes control plane and provider (beside the rest; its log follows when done)" >&2
+    kube_build_log=$(mktemp)
+    setsid bash "$root/scripts/kubernetes/build.sh" >"$kube_build_log.out" 2>"$kube_build_log" &
+    kube_build_pid=$!
+    # A set-up that fails before it waits for the build stops the build too.
+    trap 'kill -- "-$kube_build_pid" 2>/dev/null || true' EXIT
+fi
 # Programs the steps and the tests run: ansible-playbook, rsync, puppet (OpenStack steps) and kubectl
 # (LSST's Argo CD patches, checked locally). Debian's packages; each a no-op once present.
 bash "$root/scripts/openstack/tools.sh"
@@ -35,8 +46,17 @@ if [ "${UPGRADE_INMANTA_LINES_READY:-}" != 1 ]; then
     bash "$root/scripts/inmanta/install.sh"
     export UPGRADE_INMANTA_LINES_READY=1
 fi
+if [ -n "${kube_build_pid:-}" ]; then
+    wait "$kube_build_pid" || { cat "$kube_build_log" >&2; echo "setup: the Kubernetes build failed (its log above)" >&2; exit 1; }
+    trap - EXIT
+    cat "$kube_build_log" >&2
+    UPGRADE_KUBE_BIN=$(tail -n 1 "$kube_build_log.out")
+    rm -f "$kube_build_log" "$kube_build_log.out"
+    export UPGRADE_KUBE_BIN
+fi
 echo "== engine" >&2
 # shellcheck source=engine/env.sh
 source "$root/scripts/engine/env.sh"
 command -v pulumi >/dev/null 2>&1 || { echo "setup: no Pulumi engine (see the build log above)" >&2; exit 1; }
+bash "$root/scripts/kubernetes/register.sh" "$UPGRADE_KUBE_BIN"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-upgrade-lab}"

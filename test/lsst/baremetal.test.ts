@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { shellQuote } from "../../components/core/shell-quote";
@@ -185,13 +186,14 @@ describe("LSST bare metal on a real Docker engine (docker-compose-admin scripts)
         }, lab.env);
         let passed = false;
         void gate.result.then(() => { passed = true; }, () => undefined);
-        const seen = () => gate.logs.filter(l => /^t-probe-gate: \d+ federations/.test(l));
-        await waitFor("the gate to have read 1 federation", async () => seen().length ? true : undefined);
+        const seen = () => gate.logs.filter(l => /^\[t-probe-gate\] t-probe-gate: \d+ federations/.test(l));
+        await waitFor("the gate to have read 1 federation", async () => seen().length ? true : undefined)
+            .catch(e => { throw new Error(`${e.message}; the gate logged: ${gate.logs.join(" / ")}`); });
         assert.equal(passed, false, gate.logs.join("\n"));
         await launch(lab, "tts-dm-ocs", "shutdown_daemon");
         const r = await gate.result;
         assert.equal(r.ready, true, JSON.stringify(r));
-        assert.deepEqual(seen(), ["t-probe-gate: 1 federations (waiting for 0)", "t-probe-gate: 0 federations"]);
+        assert.deepEqual(seen(), ["[t-probe-gate] t-probe-gate: 1 federations (waiting for 0)", "[t-probe-gate] t-probe-gate: 0 federations"]);
     });
 
     it("a killed per-machine daemon stops counting once its heartbeat is stale", async () => {
@@ -200,6 +202,23 @@ describe("LSST bare metal on a real Docker engine (docker-compose-admin scripts)
         await waitFor("1 federation", async () => lastCount(await federationCounts(lab)) === 1 ? true : undefined);
         await lab.docker(["kill", "auxtel-mcm-ospl-daemon"]);
         await waitFor("0 federations", async () => lastCount(await federationCounts(lab)) === 0 ? true : undefined, 60000);
+    });
+
+    it("a daemon off the lab's hosts (a Kubernetes node's) joins and leaves the federations as a container of its own", async () => {
+        const federation = (args: string[]) => new Promise<HostRun>(resolve => execFile(path.join(BARE_METAL, "federation"), args,
+            { env: { ...process.env, ...lab.env } }, (err, stdout, stderr) => resolve({ status: err ? Number(err.code ?? 1) : 0, stdout, stderr })));
+        await launch(lab, "azar01", "launch_daemon", { OSPL_READY_AFTER: "0" });
+        assert.equal((await federation(["join", "k8s-node1"])).status, 0);
+        assert.equal((await federation(["join", "k8s-node2"])).status, 0);
+        await waitFor("2 federations", async () => lastCount(await federationCounts(lab)) === 2 ? true : undefined);
+        assert.equal(await isRunning(lab, "federation-k8s-node1"), true);
+        assert.equal((await federation(["leave", "k8s-node1"])).status, 0);
+        await waitFor("1 federation", async () => lastCount(await federationCounts(lab)) === 1 ? true : undefined);
+        assert.equal(await isRunning(lab, "federation-k8s-node1"), false);
+        assert.equal(await isRunning(lab, "federation-k8s-node2"), true);
+        const bad = await federation(["join", "x; touch /tmp/y"]);
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /^federation: not a daemon name: 'x; touch \/tmp\/y'/);
     });
 
     it("on-host runs its arguments without a shell and refuses hosts it does not have, exiting 255 as ssh does", async () => {

@@ -34,6 +34,8 @@ if ! command -v kubectl >/dev/null 2>&1; then
     echo "== installing kubectl (kubernetes-client) from Debian" >&2
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >&2
 fi
+# The LSST bare-metal lab's Docker engine: docker.io, docker-compose and busybox-static from Debian.
+bash "$root/scripts/docker/install.sh"
 # sshd (openssh-server) for the command provider's tests against a real OpenSSH server.
 bash "$root/scripts/engine/openssh.sh"
 # A headless browser for the upgrade report's timeline test (Debian's chromium).

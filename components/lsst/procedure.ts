@@ -64,8 +64,8 @@ class Flow {
 
 /**
  * "Deploying the Upgrade" at one LSST site (Summit or TTS): only the production domain is touched.
- * The Kubernetes and bare-metal parts follow today's upstream scripts (/work/briefs/lsst-upstream.md
- * lists them): argocd-csc bin/sync_apps.py, k8s-admin cleanup_all/cleanup_love, docker-compose-admin.
+ * The Kubernetes and bare-metal parts follow today's upstream scripts: lsst-ts/argocd-csc
+ * bin/sync_apps.py, lsst-ts/k8s-admin cleanup_all and cleanup_love, lsst-ts/docker-compose-admin.
  *
  * 1. Shutdown: every CSC to OFFLINE (those that stop at STANDBY confirmed by heartbeat where the site
  *    asks), the Watcher and the ScriptQueues last; DM/Camera daemons; LOVE; bare-metal services, then the

@@ -138,7 +138,7 @@ describe("LSST bare-metal gates: a script's effect read from its containers", fu
     const c = load(lsstRaw("tts")).lsst!;
     const gateOf = (state: "running" | "stopped") => {
         const def = containerGate(c, "tel-hw1", "atmcs-atp", ["atmcs-sim", "atpneumatics-sim"], state);
-        return { what: def.params.what, probe: def.params.probe, timeoutSeconds: 5 };
+        return { what: def.params!.what, probe: def.params!.probe, timeoutSeconds: 5 };
     };
 
     it("waits until every container of a started service is running", async () => {

@@ -252,6 +252,7 @@ describe("LSST steps through the real step runner (bin/step.js)", function () {
         const closed = stepJs("probe-gate", { what: "all daemons have disconnected", probe: federations(dir, { equals: 0 }), timeoutSeconds: 1 });
         assert.equal(closed.status, 1);
         assert.equal(closed.stdout, "");
-        assert.match(closed.stderr, /error: timed out after 1 s waiting until all daemons have disconnected: 2 federations/);
+        // (the time it reports is measured: a busy machine may say 2 s)
+        assert.match(closed.stderr, /error: timed out after \d+ s waiting until all daemons have disconnected: 2 federations/);
     });
 });

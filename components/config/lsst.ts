@@ -39,6 +39,9 @@ export interface LsstVariations {
 const CSC_NAME = /^[A-Za-z][A-Za-z0-9_]*(:\d+)?$/;
 const APP_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SERVICE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const SELECTOR = /^[A-Za-z0-9][A-Za-z0-9_.\/=!,() -]*$/;
+const CONTEXT = /^[A-Za-z0-9][A-Za-z0-9_.:@\/-]*$/;
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const seconds = z.number().int().positive();
@@ -76,6 +79,20 @@ const appSchema = z.union([
 ]);
 const app = (name: string, children = false) => ({ app: name, children });
 
+/**
+ * The applications of argocd-csc `bin/sync_apps.py` and `bin/helpers.py` at lsst-ts/argocd-csc
+ * fe024071 (argocd-admin's copy is deprecated): APPS one after the other, pausing after ospl-daemon,
+ * kafka-producers, love and obssys; the COLLECTOR_APPS (apps of apps) with their children; then the
+ * ASYNC_APPS and SINGLE_APPS (test42).
+ */
+export const ARGOCD_WAVES = {
+    minimal: [app("csc-cluster-config"), app("ospl-config"), app("ospl-daemon")],
+    producers: [app("kafka-producers")],
+    love: [app("love", true)],
+    obssys: [app("obssys", true)],
+    rest: [app("auxtel", true), app("calsys", true), app("dmocps", true), app("eas", true), app("maintel", true), app("test42")],
+};
+
 const gateTimes = {
     timeoutSeconds: seconds.default(900),
     /** Log a warning when the gate is still closed after this long. */
@@ -100,15 +117,69 @@ export const lsstGateSchema = z.discriminatedUnion("type", [
     }),
 ]);
 
+const containerName = z.string().regex(CONTAINER, "must be a Docker container name (letters, digits, _ . -)");
+/** The containers a docker-compose-admin script starts or stops; the probe reads their state. */
+const containers = z.array(containerName);
+
 export const lsstServiceSchema = z.strictObject({
     /** The machine the service runs on ({host} in the commands). */
     host: sshHost,
     service: z.string().regex(SERVICE, "must be a service name (letters, digits, _ . -)"),
+    /**
+     * `daemon`: the machine's own OSPL daemon (docker-compose-admin's launch_daemon/shutdown_daemon),
+     * stopped after the machine's services and started before them.
+     */
+    role: z.enum(["service", "daemon"]).default("service"),
     start: nonEmpty,
     stop: nonEmpty,
+    /** The containers its scripts start and stop (docker-compose-ops' container_name); the service's name by default. */
+    containers: containers.min(1).optional(),
 });
 
-const hostCommand = z.strictObject({ host: sshHost, command: nonEmpty });
+/** CSCs and daemons on a DM or Camera machine; `containers` (none by default) are probed once stopped. */
+/** docker-compose-ops names its containers (container_name), so their state can be read with docker inspect. */
+export const DEFAULT_CONTAINER_PROBE = "ssh {host} docker inspect -f '{{.State.Running}}' {container}";
+
+const hostCommand = z.strictObject({ host: sshHost, command: nonEmpty, containers: containers.default([]) });
+
+/** The kinds a cleanup may delete: workloads (and LOVE's autoscalers), never an Argo CD Application. */
+export const CLEANUP_KINDS = ["job", "deployment", "daemonset", "hpa"] as const;
+
+/**
+ * k8s-admin's `cleanup_all -d` at lsst-ts/k8s-admin d0c5cca4 (helpers.py STANDARD_NAMESPACES and
+ * API_MAPPING, cleanup_all `main`): what it deletes, namespace by namespace. Its fall back deletes the
+ * same, and the cleanup is checked against it afterwards.
+ */
+const jobs = (namespace: string): LsstCleanupCover => ({ namespace, kinds: ["job"] });
+export const CLEANUP_ALL_COVERS: LsstCleanupCover[] = [
+    ...["auxtel", "calsys", "calsys-lab", "control-system-test", "eas", "envsys"].map(jobs),
+    { namespace: "love", kinds: ["deployment", "job", "hpa"] },
+    ...["maintel", "simonyitel"].map(jobs),
+    // dmocps' OCPS CSCs only: the UWS server stays.
+    { namespace: "uws", kinds: ["job"], selector: "csc in (atocps, ccocps, raocps)" },
+    ...["obssys", "dds-test"].map(jobs),
+    { namespace: "kafka-producers", kinds: ["deployment"] },
+    { namespace: "ospl-daemon", kinds: ["daemonset"] },
+];
+
+/** k8s-admin's `cleanup_love` (no option): deployments, jobs and HPAs of namespace love. */
+export const CLEANUP_LOVE_COVERS: LsstCleanupCover[] = [{ namespace: "love", kinds: ["deployment", "job", "hpa"] }];
+
+
+export type CleanupKind = (typeof CLEANUP_KINDS)[number];
+
+export interface LsstCleanupCover {
+    namespace: string;
+    kinds: CleanupKind[];
+    /** A label selector; everything of these kinds in the namespace (`--all`) without one. */
+    selector?: string;
+}
+
+const cleanupCover = z.strictObject({
+    namespace: z.string().regex(APP_NAME, "must be a namespace name (lower case letters, digits, -)"),
+    kinds: z.array(z.enum(CLEANUP_KINDS, { error: `must be one of ${CLEANUP_KINDS.join(", ")} (never an Application)` })).min(1),
+    selector: z.string().regex(SELECTOR, "must be a label selector (letters, digits, _ . / - = ! , ( ) and spaces)").optional(),
+});
 
 export const lsstSchema = z.strictObject({
     site: z.enum(LSST_SITES, { error: `must be one of ${LSST_SITES.join(", ")}` }),
@@ -137,6 +208,8 @@ export const lsstSchema = z.strictObject({
         host: sshHost,
         start: nonEmpty,
         stop: nonEmpty,
+        /** Its container (docker-compose-ops: container_name ospl-daemon), probed once stopped. */
+        containers: containers.min(1).default(["ospl-daemon"]),
         /** Its log, which says "daemon ready" once started (read from the deployment host). */
         logs: nonEmpty.default("ssh {host} docker logs ospl-daemon"),
         readyPattern: regex.default("daemon ready"),
@@ -153,12 +226,35 @@ export const lsstSchema = z.strictObject({
     bareMetal: z.strictObject({
         /** LOVE and its daemon, stopped before and started after the minimal Kubernetes system. */
         love: z.array(lsstServiceSchema).default([]),
-        /** The other bare-metal deployments, stopped in the shutdown and started last. */
+        /** The other bare-metal deployments and the machines' own OSPL daemons (role: daemon), stopped in the shutdown and started last. */
         services: z.array(lsstServiceSchema).default([]),
-    }).default({ love: [], services: [] }),
+        /**
+         * How a script's effect is seen: docker-compose-admin's scripts end with `cd ~/` and exit 0 whatever
+         * docker did, so each start or stop is followed by a gate on its containers' state. `command` prints
+         * one container's state ({host}, {container}); a line matching `running` or `stopped` says which.
+         */
+        probe: z.strictObject({
+            command: nonEmpty.default(DEFAULT_CONTAINER_PROBE)
+                .refine(s => s.includes("{container}"), "must name the container with {container}, e.g. " + DEFAULT_CONTAINER_PROBE),
+            running: regex.default("^true$"),
+            stopped: regex.default("^false$|No such (object|container)"),
+            timeoutSeconds: seconds.default(300),
+        }).default({ command: DEFAULT_CONTAINER_PROBE, running: "^true$", stopped: "^false$|No such (object|container)", timeoutSeconds: 300 }),
+    }).default({
+        love: [], services: [],
+        probe: { command: DEFAULT_CONTAINER_PROBE, running: "^true$", stopped: "^false$|No such (object|container)", timeoutSeconds: 300 },
+    }),
     kubernetes: z.strictObject({
-        /** k8s-admin's cleanup, OSPL daemons included: `cd ~/k8s-admin && ./cleanup_all -d`. */
+        /**
+         * The site's kube context. k8s-admin's scripts run plain `kubectl` on the current context; they are
+         * run with a kubeconfig of their own that holds this context only (the operator's is not changed).
+         * By default the `--context` of lsst.kubectl.
+         */
+        context: z.string().regex(CONTEXT, "must be a kube context name").optional(),
+        /** k8s-admin's cleanup, OSPL daemons included: `cd ~/k8s-admin && ./cleanup_all -d` (it asks `y to proceed`: answered). */
         cleanup: nonEmpty,
+        /** What the cleanup deletes, checked afterwards and deleted by the fall back: cleanup_all -d's namespaces by default. */
+        covers: z.array(cleanupCover).min(1).default(CLEANUP_ALL_COVERS),
         /** k8s-admin's `./cleanup_love` (the cleanupLove variation). */
         cleanupLove: nonEmpty.optional(),
         /** Nublado user namespaces. */
@@ -176,26 +272,28 @@ export const lsstSchema = z.strictObject({
         namespace: nonEmpty.default("argocd"),
         /** The label that ties resources and child applications to their application. */
         instanceLabel: nonEmpty.default("argocd.argoproj.io/instance"),
-        /** Longest wait for one application (and its children) to be Synced and Healthy. */
+        /** Longest wait for one application (and its children) to be synced. */
         timeoutSeconds: seconds.default(1800),
         revision: nonEmpty.optional(),
         prune: z.boolean().default(false),
         /** The first wave, synced one after the other (sync_apps.py: csc-cluster-config, ospl-config, ospl-daemon). */
-        minimal: z.array(appSchema).min(1).default([app("csc-cluster-config"), app("ospl-config"), app("ospl-daemon")]),
-        producers: z.array(appSchema).min(1).default([app("kafka-producers")]),
-        obssys: z.array(appSchema).min(1).default([app("obssys", true)]),
-        /** The rest, in parallel (LOVE is left out where it runs on bare metal: `--no-sync=love`). */
-        rest: z.array(appSchema).default([app("ocps"), app("auxtel", true), app("eas", true), app("maintel", true)]),
+        minimal: z.array(appSchema).min(1).default(ARGOCD_WAVES.minimal),
+        producers: z.array(appSchema).min(1).default(ARGOCD_WAVES.producers),
+        /** LOVE on Kubernetes, after kafka-producers; left out where LOVE runs on bare metal (`--no-sync=love`). */
+        love: z.array(appSchema).default(ARGOCD_WAVES.love),
+        obssys: z.array(appSchema).min(1).default(ARGOCD_WAVES.obssys),
+        /** The rest, side by side (sync_apps.py's ASYNC_APPS and SINGLE_APPS). */
+        rest: z.array(appSchema).default(ARGOCD_WAVES.rest),
     }).default({
-        namespace: "argocd", instanceLabel: "argocd.argoproj.io/instance", timeoutSeconds: 1800, prune: false,
-        minimal: [app("csc-cluster-config"), app("ospl-config"), app("ospl-daemon")], producers: [app("kafka-producers")],
-        obssys: [app("obssys", true)], rest: [app("ocps"), app("auxtel", true), app("eas", true), app("maintel", true)],
+        namespace: "argocd", instanceLabel: "argocd.argoproj.io/instance", timeoutSeconds: 1800, prune: false, ...ARGOCD_WAVES,
     }),
     gates: z.strictObject({
         /** After ospl-daemon: "Check the logs ... to see if daemons are ready." */
         daemonsReady: lsstGateSchema,
         /** After kafka-producers: "Check that all the logs say Running at the bottom." */
         producersRunning: lsstGateSchema,
+        /** After love, where LOVE is synced by Argo CD (sync_apps.py pauses: "love apps are running"). */
+        loveRunning: lsstGateSchema.optional(),
         /** After obssys: "verify that the containers are pulling and running." */
         obssysRunning: lsstGateSchema,
     }),
@@ -243,13 +341,24 @@ export const lsstSchema = z.strictObject({
         issue(["csc", "heartbeatProbe"], "is required: the heartbeat check is on and some systems stop at STANDBY");
     }
     if (v.cleanupLove && !c.kubernetes.cleanupLove) issue(["kubernetes", "cleanupLove"], "is required when the cleanupLove variation is on");
+    if (!kubeContext(c)) {
+        issue(["kubernetes", "context"], "is required: cleanup_all runs plain kubectl on the current context, so name the site's " +
+            "context here or with --context in lsst.kubectl");
+    } else if (c.kubernetes.context && contextOfKubectl(c.kubectl) && contextOfKubectl(c.kubectl) !== c.kubernetes.context) {
+        issue(["kubernetes", "context"], `"${c.kubernetes.context}" is not the context of lsst.kubectl (${contextOfKubectl(c.kubectl)})`);
+    }
+    if (lovesSynced(c) && !c.gates.loveRunning) {
+        issue(["gates", "loveRunning"], "is required: LOVE is synced by Argo CD at this site (no bareMetal.love), and sync_apps.py pauses after it");
+    }
     const apps = new Map<string, (string | number)[]>();
     const note = (name: string, path: (string | number)[]) => {
         if (apps.has(name)) issue(path, `application "${name}" is already synced in ${apps.get(name)!.join(".")}`);
         else apps.set(name, path);
     };
     note(c.nublado.app, ["nublado", "app"]);
-    for (const wave of ["minimal", "producers", "obssys", "rest"] as const) {
+    for (const wave of ["minimal", "producers", "love", "obssys", "rest"] as const) {
+        // Where LOVE runs on bare metal, argocd.love is not synced (sync_apps.py --no-sync=love).
+        if (wave === "love" && !lovesSynced(c)) continue;
         c.argocd[wave].forEach((a, i) => note(a.app, ["argocd", wave, i]));
     }
     if (c.bareMetal.love.length > 0 && apps.has("love")) {
@@ -259,6 +368,11 @@ export const lsstSchema = z.strictObject({
         checkGate(gate, ["gates", name], issue);
     }
     if (c.nublado.pulled) checkGate(c.nublado.pulled, ["nublado", "pulled"], issue);
+    c.bareMetal.love.forEach((s, i) => {
+        if (s.role === "daemon" && i < c.bareMetal.love.length - 1) {
+            issue(["bareMetal", "love", i, "role"], "LOVE's daemon comes last in bareMetal.love (stopped after LOVE, started before it)");
+        }
+    });
     const services = new Set<string>();
     for (const group of ["love", "services"] as const) {
         c.bareMetal[group].forEach((s, i) => {
@@ -291,6 +405,25 @@ export function lsstVariations(c: Pick<LsstConfig, "site" | "variations">): Lsst
         federationsWatch: c.variations?.federationsWatch ?? site.federationsWatch,
         cleanupLove: c.variations?.cleanupLove ?? site.cleanupLove,
     };
+}
+
+/** The site's kube context: lsst.kubernetes.context, else the --context of lsst.kubectl. */
+export function kubeContext(c: Pick<LsstConfig, "kubectl" | "kubernetes">): string | undefined {
+    return c.kubernetes.context ?? contextOfKubectl(c.kubectl);
+}
+
+function contextOfKubectl(kubectl: string): string | undefined {
+    return /(?:^|\s)--context(?:=|\s+)([^\s'"]+)/.exec(kubectl)?.[1];
+}
+
+/** LOVE is synced by Argo CD: it does not run on bare metal at this site (sync_apps.py without --no-sync=love). */
+export function lovesSynced(c: Pick<LsstConfig, "bareMetal" | "argocd">): boolean {
+    return c.bareMetal.love.length === 0 && c.argocd.love.length > 0;
+}
+
+/** The containers of a bare-metal service: as configured, else the one named after the service. */
+export function containersOf(s: { service: string; containers?: string[] }): string[] {
+    return s.containers ?? [s.service];
 }
 
 /** The part of a step id that names a system: ScriptQueue:1 -> scriptqueue-1. */

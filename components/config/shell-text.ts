@@ -16,7 +16,7 @@ export const SHELL_TEXT_KEYS: readonly string[] = [
     "lsst.mainDaemon.start", "lsst.mainDaemon.stop", "lsst.mainDaemon.logs", "lsst.mainDaemon.federations",
     "lsst.daemonCleanup.*.command",
     "lsst.bareMetal.love.*.start", "lsst.bareMetal.love.*.stop",
-    "lsst.bareMetal.services.*.start", "lsst.bareMetal.services.*.stop",
+    "lsst.bareMetal.services.*.start", "lsst.bareMetal.services.*.stop", "lsst.bareMetal.probe.command",
     "lsst.kubernetes.cleanup", "lsst.kubernetes.cleanupLove", "lsst.kubernetes.nubladoCleanup",
     "lsst.gates.*.command", "lsst.nublado.pulled.command",
     "lsst.configUpdate.pullRequests.*.merge", "lsst.configUpdate.pullRequests.*.approved.command",

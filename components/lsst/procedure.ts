@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Sequence, Step, StepDef } from "../core";
 import { GateSettings, operatorGate } from "../gates";
-import { LsstConfig, LsstSystemConfig, LsstVariations, lsstVariations, systemSlug } from "../config/lsst";
+import {
+    CLEANUP_LOVE_COVERS, containersOf, LsstConfig, LsstServiceConfig, LsstSystemConfig, LsstVariations, lsstVariations, lovesSynced, systemSlug,
+} from "../config/lsst";
 import { cscCommand, cscParts, Probe } from "./probes";
 import * as steps from "./steps";
 
@@ -62,15 +64,20 @@ class Flow {
 
 /**
  * "Deploying the Upgrade" at one LSST site (Summit or TTS): only the production domain is touched.
+ * The Kubernetes and bare-metal parts follow today's upstream scripts: lsst-ts/argocd-csc
+ * bin/sync_apps.py, lsst-ts/k8s-admin cleanup_all and cleanup_love, lsst-ts/docker-compose-admin.
  *
  * 1. Shutdown: every CSC to OFFLINE (those that stop at STANDBY confirmed by heartbeat where the site
- *    asks), the Watcher and the ScriptQueues last; DM/Camera daemons; LOVE; bare metal; Kubernetes
- *    (cleanup_all -d, with a fall back); Nublado namespaces; no daemon left connected; main daemon.
+ *    asks), the Watcher and the ScriptQueues last; DM/Camera daemons; LOVE; bare-metal services, then the
+ *    machines' own OSPL daemons, each script's effect read from its containers; Kubernetes (cleanup_all -d
+ *    with the site's context, checked, with a fall back over the same namespaces); Nublado namespaces;
+ *    no daemon left connected; the main daemon.
  * 2. Configuration: approved pull requests merged, bare-metal checkouts updated.
- * 3. Deployment: Nublado's cachemachine; the main OSPL daemon ("daemon ready"); Argo CD waves with gates
- *    (csc-cluster-config, ospl-config, ospl-daemon | daemons ready | kafka-producers | producers Running |
- *    LOVE on bare metal | obssys | obssys running | notice to the system principals | the rest in
- *    parallel); the bare-metal services.
+ * 3. Deployment: Nublado's cachemachine; the main OSPL daemon ("daemon ready"); the Argo CD waves of
+ *    sync_apps.py, a gate and the operator's go where it pauses (csc-cluster-config, ospl-config,
+ *    ospl-daemon | daemons ready, go | kafka-producers | producers Running | love and its apps, or LOVE on
+ *    bare metal | go | obssys | obssys running | notice to the system principals | go | the rest side by
+ *    side); the machines' OSPL daemons, then the bare-metal services.
  * 4. Monitoring: every system in STANDBY or OFFLINE (or the stragglers reported after ~30 min), the
  *    site's systems to ENABLED, Nublado open again.
  */
@@ -138,24 +145,34 @@ function shutdown(flow: Flow, c: LsstConfig, v: LsstVariations, production: Lsst
         ? flow.add("shutdown-federations-count", steps.probeRead("Note the number of federations on the main OSPL daemon",
             federations(c, {}), "the number of federations"))
         : undefined;
-    // 4.2 CSCs and daemons on the DM and Camera machines.
-    flow.fork(c.daemonCleanup.map(h => [`shutdown-daemons-${systemSlug(h.host)}`, steps.daemonCleanup(c, h.host, h.command)]));
+    // 4.2 CSCs and daemons on the DM and Camera machines (their containers probed where listed).
+    flow.chains(c.daemonCleanup.map(h => {
+        const id = `shutdown-daemons-${systemSlug(h.host)}`;
+        const chain: [string, StepDef][] = [[id, steps.daemonCleanup(c, h.host, h.command)]];
+        if (h.containers.length) chain.push([`${id}-down`, steps.containerGate(c, h.host, "the CSCs and daemons", h.containers, "stopped")]);
+        return chain;
+    }));
     if (before) {
         flow.add("shutdown-federations-down", steps.gate("Give the main daemon time: the number of federations goes down",
             federations(c, { below: before.output<number>("count") }), "the number of federations went down",
             { timeoutSeconds: c.mainDaemon.patience.timeoutSeconds, warnAfterSeconds: c.mainDaemon.patience.warnSeconds }));
     }
-    // 4.3 LOVE and its daemon, in the order listed.
-    flow.chains([c.bareMetal.love.map(s => [`shutdown-${s.service}-${systemSlug(s.host)}`,
-        steps.bareMetal(c, s, "stop", `Shut down ${s.service} on ${s.host}`)] as [string, StepDef])]);
-    // 4.4 The bare-metal deployments.
-    flow.fork(c.bareMetal.services.map(s => [`shutdown-baremetal-${s.service}-${systemSlug(s.host)}`,
-        steps.bareMetal(c, s, "stop", `Shut down and clean up ${s.service} on ${s.host}`)]));
-    // 4.5 Kubernetes, OSPL daemons included; cleanup_love where the site has it.
-    flow.add("shutdown-k8s-cleanup", steps.k8sCleanup(c, allApps(c)));
+    // 4.3 LOVE and its daemon, in the order listed; each script's effect is read from its containers.
+    flow.chains([c.bareMetal.love.flatMap(s => serviceAction(c, `shutdown-${s.service}-${systemSlug(s.host)}`, s, "stop",
+        `Shut down ${s.service} on ${s.host}`))]);
+    // 4.4 The bare-metal deployments, then each machine's own OSPL daemon (docker-compose-admin's
+    // shutdown_daemon): the federations count reaches 0 only once they are gone too.
+    const [services, daemons] = byRole(c.bareMetal.services);
+    flow.chains(services.map(s => serviceAction(c, `shutdown-baremetal-${s.service}-${systemSlug(s.host)}`, s, "stop",
+        `Shut down and clean up ${s.service} on ${s.host}`)));
+    flow.chains(daemons.map(s => serviceAction(c, `shutdown-baremetal-${s.service}-${systemSlug(s.host)}`, s, "stop",
+        `Shut down the OSPL daemon ${s.service} on ${s.host}`)));
+    // 4.5 Kubernetes, OSPL daemons included, with the site's context; cleanup_love where the site has it.
+    flow.add("shutdown-k8s-cleanup", steps.k8sCleanup(c, "Clean up the Kubernetes deployment (cleanup_all -d: the OSPL daemons too)",
+        c.kubernetes.cleanup, c.kubernetes.covers));
     if (v.cleanupLove) {
-        flow.add("shutdown-k8s-cleanup-love", steps.k8sCleanupShell(c, "Clean up LOVE's Kubernetes leftovers (./cleanup_love)",
-            c.kubernetes.cleanupLove!, "love"));
+        flow.add("shutdown-k8s-cleanup-love", steps.k8sCleanup(c, "Clean up LOVE's Kubernetes leftovers (./cleanup_love)",
+            c.kubernetes.cleanupLove!, CLEANUP_LOVE_COVERS));
     }
     // 4.6 Nublado namespaces.
     flow.add("shutdown-nublado-namespaces", steps.k8sCleanupShell(c, "Clean up the Nublado namespaces",
@@ -165,13 +182,21 @@ function shutdown(flow: Flow, c: LsstConfig, v: LsstVariations, production: Lsst
         federations(c, { equals: 0 }), "all daemons have disconnected",
         { timeoutSeconds: c.mainDaemon.patience.timeoutSeconds, warnAfterSeconds: c.mainDaemon.patience.warnSeconds }));
     // 4.8 The main daemon.
-    flow.add("shutdown-main-daemon", steps.bareMetal(c, { ...c.mainDaemon, service: "ospl-daemon" }, "stop",
-        `Shut down and clean up the main OSPL daemon on ${c.mainDaemon.host}`));
+    const main: LsstServiceConfig = { ...c.mainDaemon, service: "ospl-daemon", role: "daemon" };
+    flow.chains([serviceAction(c, "shutdown-main-daemon", main, "stop", `Shut down and clean up the main OSPL daemon on ${c.mainDaemon.host}`)]);
 }
 
-/** Every application the deployment syncs, for the cleanup's fall back. */
-function allApps(c: LsstConfig): steps.AppRef[] {
-    return [...c.argocd.minimal, ...c.argocd.producers, ...c.argocd.obssys, ...c.argocd.rest];
+/** A bare-metal script, then the gate on its containers (its exit status proves nothing). */
+function serviceAction(c: LsstConfig, id: string, s: LsstServiceConfig, action: "start" | "stop", title: string): [string, StepDef][] {
+    return [
+        [id, steps.bareMetal(c, s, action, title)],
+        [`${id}-${action === "start" ? "up" : "down"}`, steps.containerGate(c, s.host, s.service, containersOf(s), action === "start" ? "running" : "stopped")],
+    ];
+}
+
+/** The bare-metal services and the machines' own OSPL daemons. */
+function byRole(list: LsstServiceConfig[]): [LsstServiceConfig[], LsstServiceConfig[]] {
+    return [list.filter(s => s.role !== "daemon"), list.filter(s => s.role === "daemon")];
 }
 
 function configuration(flow: Flow, c: LsstConfig): void {
@@ -190,6 +215,7 @@ function configuration(flow: Flow, c: LsstConfig): void {
 
 function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Input<string> | undefined, gates: GateSettings): void {
     // Where sync_apps.py pauses for a person to type go, an operator gate waits (components/gates).
+    // Each follows the probe-gate that checks what the operator looks at (the gate every later wave waits for).
     const go = (id: string, title: string, what: string, look: string[]) => flow.add(...operatorGate(id, gates, { title, what, look }));
     // 6.1 Nublado: sync cachemachine, then restart its pod so that the new one pulls the images.
     let wave = 0;
@@ -199,31 +225,42 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
     if (c.nublado.pulled) flow.add("deploy-nublado-pulled", steps.configuredGate(c, "The Nublado pull is complete", "the Nublado pull is complete", c.nublado.pulled));
     // 6.2 The main OSPL daemon on bare metal, verified by "daemon ready" in its log.
     const d = c.mainDaemon;
+    // Its "daemon ready" log line is the effect of the start script (a fresh container: the shutdown removed it).
     flow.add("deploy-main-daemon-start", steps.bareMetal(c, { ...d, service: "ospl-daemon" }, "start", `Start the main OSPL daemon on ${d.host}`));
     const ready: Probe = { type: "log", command: steps.siteCommand(c, d.logs, { host: d.host }), pattern: d.readyPattern };
     flow.add("deploy-main-daemon-ready", steps.gate(`Verify that the main OSPL daemon has started: its log says "${d.readyPattern}"`, ready,
         "the main OSPL daemon is ready", { timeoutSeconds: d.readyTimeoutSeconds }));
     // 6.3 The minimal Kubernetes services: one wave, synced one after the other (sync_apps.py does not
-    // pause between them), then the daemons-ready gate. Every later wave waits for a gate on the one before.
+    // pause between them). Where sync_apps.py pauses, the gate's check comes first (a probe-gate, which
+    // every later wave waits for), then the operator's go.
     wave++;
     for (const a of c.argocd.minimal) flow.add(`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave));
     flow.add("deploy-daemons-ready", steps.configuredGate(c, "Check that the daemons are ready", "the OSPL daemons are ready", c.gates.daemonsReady));
-    if (c.argocd.producers.length) {
-        go("deploy-go-producers", "Type go in sync_apps.py to move on to syncing the kafka-producers app",
-            "the logs of the OSPL daemons in the Argo CD UI: the daemons are ready", c.argocd.minimal.map(a => `Argo CD UI: ${a.app}`));
-    }
+    go("deploy-go-producers", "Type go in sync_apps.py to move on to syncing the kafka-producers app",
+        "the logs of the OSPL daemons in the Argo CD UI: the daemons are ready", c.argocd.minimal.map(a => `Argo CD UI: ${a.app}`));
     wave++;
     flow.fork(c.argocd.producers.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
     flow.add("deploy-producers-running", steps.configuredGate(c, "Check that every kafka producer is Running", "every kafka producer is Running",
         c.gates.producersRunning));
-    // 6.4 LOVE on bare metal (its daemon first: the reverse of the shutdown order).
-    flow.chains([[...c.bareMetal.love].reverse().map(s => [`deploy-${s.service}-${systemSlug(s.host)}`,
-        steps.bareMetal(c, s, "start", `Start ${s.service} on ${s.host}`)] as [string, StepDef])]);
-    // 6.5 obssys and its children, then the gate.
-    if (c.argocd.obssys.length) {
-        go("deploy-go-obssys", "Type go in sync_apps.py to move on to syncing the obssys apps",
-            "LOVE on bare metal is up and the daemons are ready", c.bareMetal.love.map(s => `${s.service} on ${s.host}`));
+    // 6.4 LOVE: on Kubernetes (sync_apps.py pauses after love), or on bare metal (--no-sync=love): its
+    // daemon first, the reverse of the shutdown order, each checked by its containers.
+    let obssysLook = c.argocd.producers.map(a => `Argo CD UI: ${a.app}`);
+    if (lovesSynced(c)) {
+        go("deploy-go-love", "Type go in sync_apps.py to move on to syncing the love apps",
+            "the logs of the kafka producers say Running at the bottom", obssysLook);
+        wave++;
+        flow.fork(c.argocd.love.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
+        flow.add("deploy-love-running", steps.configuredGate(c, "Check that the love apps are running", "the love apps are running",
+            c.gates.loveRunning!));
+        obssysLook = c.argocd.love.map(a => `Argo CD UI: ${a.app}`);
+    } else {
+        flow.chains([[...c.bareMetal.love].reverse().flatMap(s => serviceAction(c, `deploy-${s.service}-${systemSlug(s.host)}`, s, "start",
+            `Start ${s.service} on ${s.host}`))]);
+        obssysLook = [...obssysLook, ...c.bareMetal.love.map(s => `${s.service} on ${s.host}`)];
     }
+    // 6.5 obssys and its children, then the gate.
+    go("deploy-go-obssys", "Type go in sync_apps.py to move on to syncing the obssys apps",
+        lovesSynced(c) ? "the love apps are running" : "the kafka producers are Running and LOVE on bare metal is up", obssysLook);
     wave++;
     flow.fork(c.argocd.obssys.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
     flow.add("deploy-obssys-running", steps.configuredGate(c, "Verify that the obssys containers are running", "the obssys containers are running",
@@ -232,16 +269,19 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
     flow.add("deploy-notify-principals", steps.notify(c, "Inform the system principals that the minimal system is up",
         `[${site}] The minimal system is up (main OSPL daemon, Kubernetes OSPL daemons, kafka-producers, LOVE, obssys): ` +
         "system principals may now start their daemons and CSCs.", webhook));
-    // 6.7 The rest of the applications, in parallel.
+    // 6.7 The rest of the applications, side by side.
     if (c.argocd.rest.length) {
         go("deploy-go-rest", "Type go in sync_apps.py to proceed with syncing the rest of the apps",
             "the obssys containers are pulling and running in the Argo CD UI", c.argocd.obssys.map(a => `Argo CD UI: ${a.app}`));
     }
     wave++;
     flow.fork(c.argocd.rest.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
-    // 6.8 The bare-metal services.
-    flow.fork(c.bareMetal.services.map(s => [`deploy-baremetal-${s.service}-${systemSlug(s.host)}`,
-        steps.bareMetal(c, s, "start", `Start ${s.service} on ${s.host}`)]));
+    // 6.8 The bare-metal deployments: each machine's OSPL daemon first, then the services.
+    const [services, daemons] = byRole(c.bareMetal.services);
+    flow.chains(daemons.map(s => serviceAction(c, `deploy-baremetal-${s.service}-${systemSlug(s.host)}`, s, "start",
+        `Start the OSPL daemon ${s.service} on ${s.host}`)));
+    flow.chains(services.map(s => serviceAction(c, `deploy-baremetal-${s.service}-${systemSlug(s.host)}`, s, "start",
+        `Start ${s.service} on ${s.host}`)));
 }
 
 function monitoring(flow: Flow, c: LsstConfig, site: string, production: LsstSystemConfig[], webhook: pulumi.Input<string> | undefined): void {

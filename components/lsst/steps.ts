@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StepDef } from "../core";
-import { LsstConfig, LsstGateConfig } from "../config/lsst";
+import { shellQuote } from "../core/shell-quote";
+import { kubeContext, LsstCleanupCover, LsstConfig, LsstGateConfig } from "../config/lsst";
 import { cscCommand, describeProbe, fill, Probe } from "./probes";
 
 /**
@@ -103,26 +104,47 @@ export function k8sCleanupShell(c: LsstConfig, title: string, command: string, w
     return shell("k8s-cleanup", title, siteCommand(c, command), { what });
 }
 
+/** k8s-admin's scripts ask `y to proceed, any other key to exit` and have no --yes: the runner answers. */
+export const CLEANUP_ANSWER = "y";
+
 /**
- * k8s-admin's `cleanup_all -d`; when it fails, the job/deployment/daemonset of each application is
- * deleted (children of an app of apps one by one), never an Application itself.
+ * A k8s-admin cleanup script (`cleanup_all -d`, `cleanup_love`) run with a kubeconfig holding the
+ * site's context only, its prompt answered. Its exit status proves nothing (it ignores kubectl's), so
+ * the runner then checks that none of `covers` is left; when the script fails or something is left,
+ * it deletes `covers` itself (workloads, never an Application) and checks again.
  */
-export function k8sCleanup(c: LsstConfig, apps: AppRef[]): StepDef {
-    return runner("k8s-cleanup", "Clean up the Kubernetes deployment (cleanup_all -d: the OSPL daemons too)", {
-        command: siteCommand(c, c.kubernetes.cleanup),
+export function k8sCleanup(c: LsstConfig, title: string, command: string, covers: LsstCleanupCover[]): StepDef {
+    return runner("k8s-cleanup", title, {
+        command: siteCommand(c, command),
         kubectl: c.kubectl,
-        instanceLabel: c.argocd.instanceLabel,
-        argocdNamespace: c.argocd.namespace,
-        kinds: ["job", "deployment", "daemonset"],
-        apps,
+        context: kubeContext(c)!,
+        answer: CLEANUP_ANSWER,
+        covers: covers.map(x => ({ namespace: x.namespace, kinds: [...x.kinds], ...(x.selector ? { selector: x.selector } : {}) })),
     });
+}
+
+/**
+ * A gate on the containers of a bare-metal script: docker-compose-admin's scripts exit 0 whatever
+ * docker did, so their effect is read from the containers' state (lsst.bareMetal.probe). The probe
+ * counts the containers whose state line matches `running` (or `stopped`) and waits for all of them.
+ */
+export function containerGate(c: LsstConfig, host: string, what: string, containers: string[], state: "running" | "stopped"): StepDef {
+    const p = c.bareMetal.probe;
+    const reads = containers.map(container => siteCommand(c, p.command, { host, container })).join("; ");
+    const pattern = state === "running" ? p.running : p.stopped;
+    const probe: Probe = {
+        type: "count", command: `{ ${reads}; } 2>&1 | grep -cE ${shellQuote(pattern)}`, pattern: "(\\d+)",
+        counts: `containers of ${what} on ${host} ${state}`, equals: containers.length,
+    };
+    return gate(`Check that ${what} on ${host} is ${state === "running" ? "up" : "down"}: ${containers.join(", ")} ${state}`, probe,
+        `${what} on ${host} is ${state === "running" ? "up" : "down"} (${containers.join(", ")} ${state})`, { timeoutSeconds: p.timeoutSeconds });
 }
 
 export function configUpdate(c: LsstConfig, title: string, command: string, params: Record<string, unknown>): StepDef {
     return shell("config-update", title, siteCommand(c, command, params.host ? { host: String(params.host) } : {}), params);
 }
 
-/** Sync one Argo CD application (and the children of an app of apps), then wait for Synced and Healthy. */
+/** Sync one Argo CD application (and the children of an app of apps), then wait for the sync. */
 export function argocdSync(c: LsstConfig, a: AppRef, wave: number): StepDef {
     const children = a.children ? " and its child applications" : "";
     return runner("argocd-sync", `Sync ${a.app}${children} (wave ${wave}) and wait until Synced and Healthy`, {

@@ -3,7 +3,9 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { runnerEnvironment } from "../../components/core/step-env";
-import { FAKE_DAEMON, FakeCscs, failureOf, ROOT, runLsstStep, tmpDir } from "./support";
+import { containerGate } from "../../components/lsst/steps";
+import { load } from "../support/configs";
+import { FAKE_DAEMON, FakeCscs, failureOf, lsstRaw, ROOT, runLsstStep, tmpDir } from "./support";
 
 const daemons: ChildProcess[] = [];
 
@@ -116,6 +118,55 @@ describe("LSST gates and probes, with real processes", function () {
     });
 });
 
+// lsst-ts/docker-compose-admin: the launch/shutdown scripts end with `cd ~/`, so they exit 0 whatever docker
+// did; the gate after each reads the containers' state (docker inspect, as the default lsst.bareMetal.probe).
+describe("LSST bare-metal gates: a script's effect read from its containers", function () {
+    this.timeout(60000);
+
+    /** `ssh <host> <command>` runs the command here; `docker inspect -f … <name>` prints <dir>/<name> or fails as docker does. */
+    function machine(): { dir: string; env: Record<string, string>; set(container: string, state?: string): void } {
+        const dir = tmpDir("lsst-machine-");
+        fs.writeFileSync(path.join(dir, "ssh"), "#!/bin/bash\n[ -e \"$STUB_DIR/down\" ] && { echo \"ssh: connect to host $1 port 22: Connection refused\" >&2; exit 255; }\nshift\nexec bash -c \"$*\"\n", { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "docker"), "#!/bin/bash\nname=${@: -1}\n[ -e \"$STUB_DIR/c-$name\" ] || { echo \"Error: No such object: $name\" >&2; exit 1; }\ncat \"$STUB_DIR/c-$name\"\n", { mode: 0o755 });
+        return {
+            dir,
+            env: { STUB_DIR: dir, PATH: `${dir}:${process.env.PATH}` },
+            set: (container, state) => state === undefined ? fs.rmSync(path.join(dir, `c-${container}`), { force: true })
+                : fs.writeFileSync(path.join(dir, `c-${container}`), `${state}\n`),
+        };
+    }
+    const c = load(lsstRaw("tts")).lsst!;
+    const gateOf = (state: "running" | "stopped") => {
+        const def = containerGate(c, "tel-hw1", "atmcs-atp", ["atmcs-sim", "atpneumatics-sim"], state);
+        return { what: def.params!.what, probe: def.params!.probe, timeoutSeconds: 5 };
+    };
+
+    it("waits until every container of a started service is running", async () => {
+        const m = machine();
+        m.set("atmcs-sim", "true");
+        setTimeout(() => m.set("atpneumatics-sim", "false"), 300);
+        setTimeout(() => m.set("atpneumatics-sim", "true"), 1200);
+        const s = runLsstStep("probe-gate", gateOf("running"), m.env);
+        const r = await s.result;
+        assert.equal(r.count, 2);
+        assert.ok(Number(r.elapsedSeconds) >= 1.1, `passed after ${r.elapsedSeconds} s, before both were running`);
+        assert.ok(s.logs.some(l => /1 containers of atmcs-atp on tel-hw1 running \(waiting for 2\)/.test(l)), s.logs.join("\n"));
+    });
+
+    it("a stopped service: its containers gone (docker compose down) or exited; a machine that cannot be reached proves nothing", async () => {
+        const m = machine();
+        m.set("atmcs-sim", "false");
+        assert.equal((await runLsstStep("probe-gate", gateOf("stopped"), m.env).result).count, 2, "one exited, one removed");
+        fs.writeFileSync(path.join(m.dir, "down"), "");
+        const message = await failureOf(runLsstStep("probe-gate", { ...gateOf("stopped"), timeoutSeconds: 1 }, m.env).result);
+        assert.match(message, /^timed out after 1 s waiting until atmcs-atp on tel-hw1 is down \(atmcs-sim, atpneumatics-sim stopped\): 0 containers of atmcs-atp on tel-hw1 stopped \(waiting for 2\)/);
+        fs.rmSync(path.join(m.dir, "down"));
+        m.set("atpneumatics-sim", "true");
+        assert.match(await failureOf(runLsstStep("probe-gate", { ...gateOf("stopped"), timeoutSeconds: 1 }, m.env).result),
+            /1 containers of atmcs-atp on tel-hw1 stopped \(waiting for 2\)/, "a container still running keeps the gate closed");
+    });
+});
+
 describe("LSST CSC states, with stand-in CSCs", function () {
     this.timeout(60000);
 
@@ -201,6 +252,7 @@ describe("LSST steps through the real step runner (bin/step.js)", function () {
         const closed = stepJs("probe-gate", { what: "all daemons have disconnected", probe: federations(dir, { equals: 0 }), timeoutSeconds: 1 });
         assert.equal(closed.status, 1);
         assert.equal(closed.stdout, "");
-        assert.match(closed.stderr, /error: timed out after 1 s waiting until all daemons have disconnected: 2 federations/);
+        // (the time it reports is measured: a busy machine may say 2 s)
+        assert.match(closed.stderr, /error: timed out after \d+ s waiting until all daemons have disconnected: 2 federations/);
     });
 });

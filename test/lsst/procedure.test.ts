@@ -48,18 +48,21 @@ const TTS_ORDER = [
     "shutdown-offline-watcher", "shutdown-offline-scriptqueue-1", "shutdown-offline-scriptqueue-2",
     // 4.1 (TTS) and 4.2
     "shutdown-federations-count", "shutdown-daemons-dm-host", "shutdown-daemons-camera-host", "shutdown-federations-down",
-    // 4.3 - 4.8
-    "shutdown-love-love01", "shutdown-love-daemon-love01", "shutdown-baremetal-atmcs-tel-hw1", "shutdown-baremetal-m1m3-tel-hw2",
-    "shutdown-k8s-cleanup", "shutdown-k8s-cleanup-love", "shutdown-nublado-namespaces", "shutdown-daemons-disconnected", "shutdown-main-daemon",
+    // 4.3 - 4.8: each bare-metal script followed by the gate on its containers
+    "shutdown-love-love01", "shutdown-love-love01-down", "shutdown-love-daemon-love01", "shutdown-love-daemon-love01-down",
+    "shutdown-baremetal-atmcs-tel-hw1", "shutdown-baremetal-atmcs-tel-hw1-down", "shutdown-baremetal-m1m3-tel-hw2", "shutdown-baremetal-m1m3-tel-hw2-down",
+    "shutdown-k8s-cleanup", "shutdown-k8s-cleanup-love", "shutdown-nublado-namespaces", "shutdown-daemons-disconnected",
+    "shutdown-main-daemon", "shutdown-main-daemon-down",
     // 5.
     "config-approved-cachemachine", "config-merge-cachemachine", "config-merge-argocd", "config-checkout-tel-hw1",
     // 6.
     "deploy-argocd-cachemachine", "deploy-nublado-restart", "deploy-main-daemon-start", "deploy-main-daemon-ready",
     "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config", "deploy-argocd-ospl-daemon", "deploy-daemons-ready",
-    "deploy-go-producers", "deploy-argocd-kafka-producers", "deploy-producers-running", "deploy-love-daemon-love01", "deploy-love-love01",
+    "deploy-go-producers", "deploy-argocd-kafka-producers", "deploy-producers-running",
+    "deploy-love-daemon-love01", "deploy-love-daemon-love01-up", "deploy-love-love01", "deploy-love-love01-up",
     "deploy-go-obssys", "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals", "deploy-go-rest",
-    "deploy-argocd-ocps", "deploy-argocd-auxtel", "deploy-argocd-eas", "deploy-argocd-maintel",
-    "deploy-baremetal-atmcs-tel-hw1", "deploy-baremetal-m1m3-tel-hw2",
+    "deploy-argocd-auxtel", "deploy-argocd-calsys", "deploy-argocd-dmocps", "deploy-argocd-eas", "deploy-argocd-maintel", "deploy-argocd-test42",
+    "deploy-baremetal-atmcs-tel-hw1", "deploy-baremetal-atmcs-tel-hw1-up", "deploy-baremetal-m1m3-tel-hw2", "deploy-baremetal-m1m3-tel-hw2-up",
     // 7. - 9.
     "monitor-summary-states", "monitor-report", "enable-watcher", "enable-scriptqueue-1", "monitor-nublado-open",
 ];
@@ -73,18 +76,19 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         // Steps that are sequential in the seed form a chain; the groups in between run side by side.
         assertOrder(run, [
             "shutdown-offline-atdome", "shutdown-offline-watcher", "shutdown-federations-count", "shutdown-daemons-dm-host",
-            "shutdown-federations-down", "shutdown-love-love01", "shutdown-love-daemon-love01", "shutdown-baremetal-atmcs-tel-hw1",
+            "shutdown-federations-down", "shutdown-love-love01", "shutdown-love-love01-down", "shutdown-love-daemon-love01",
+            "shutdown-love-daemon-love01-down", "shutdown-baremetal-atmcs-tel-hw1", "shutdown-baremetal-atmcs-tel-hw1-down",
             "shutdown-k8s-cleanup", "shutdown-k8s-cleanup-love", "shutdown-nublado-namespaces", "shutdown-daemons-disconnected",
-            "shutdown-main-daemon", "config-approved-cachemachine", "config-merge-cachemachine", "config-merge-argocd",
+            "shutdown-main-daemon", "shutdown-main-daemon-down", "config-approved-cachemachine", "config-merge-cachemachine", "config-merge-argocd",
             "config-checkout-tel-hw1", "deploy-argocd-cachemachine", "deploy-nublado-restart", "deploy-main-daemon-start",
             "deploy-main-daemon-ready", "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config", "deploy-argocd-ospl-daemon",
             "deploy-daemons-ready", "deploy-go-producers", "deploy-argocd-kafka-producers", "deploy-producers-running", "deploy-love-daemon-love01",
-            "deploy-love-love01", "deploy-go-obssys", "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals", "deploy-go-rest",
+            "deploy-love-daemon-love01-up", "deploy-love-love01", "deploy-love-love01-up", "deploy-go-obssys", "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals", "deploy-go-rest",
             "deploy-argocd-eas",
             "deploy-baremetal-m1m3-tel-hw2", "monitor-summary-states", "monitor-report", "enable-scriptqueue-1", "monitor-nublado-open",
         ]);
         assertParallel(run, ["shutdown-daemons-dm-host", "shutdown-daemons-camera-host"]);
-        assertParallel(run, ["shutdown-baremetal-atmcs-tel-hw1", "shutdown-baremetal-m1m3-tel-hw2"]);
+        assertParallel(run, ["shutdown-baremetal-atmcs-tel-hw1", "shutdown-baremetal-m1m3-tel-hw2-down"]);
         assertParallel(run, ["enable-watcher", "enable-scriptqueue-1"]);
         // The procedure and its kinds: the shared vocabulary (plan-format.md) and this procedure's own.
         assert.ok(run.steps.every(s => s.procedure === "lsst-site-upgrade"));
@@ -93,25 +97,82 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             "k8s-cleanup", "k8s-pod-restart", "notify", "operator-gate", "probe", "probe-gate"]);
     });
 
-    it("Argo CD: the exact wave order; the first wave one application after the other, the last side by side", async () => {
-        const run = await build(lsstRaw("summit"));
-        const syncs = run.steps.filter(s => s.kind === "argocd-sync").map(s => [s.params.app, s.params.wave, s.params.children]);
-        assert.deepEqual(syncs, [
-            ["cachemachine", 0, false], ["csc-cluster-config", 1, false], ["ospl-config", 1, false], ["ospl-daemon", 1, false],
-            ["kafka-producers", 2, false], ["obssys", 3, true], ["ocps", 4, false], ["auxtel", 4, true], ["eas", 4, true], ["maintel", 4, true],
-        ]);
-        assertOrder(run, ["deploy-argocd-cachemachine", "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config",
-            "deploy-argocd-ospl-daemon", "deploy-argocd-kafka-producers", "deploy-argocd-obssys", "deploy-argocd-ocps"]);
-        const rest = ["deploy-argocd-ocps", "deploy-argocd-auxtel", "deploy-argocd-eas", "deploy-argocd-maintel"];
-        assertParallel(run, rest);
-        for (const r of rest) assert.deepEqual(step(run, r).dependsOn, ["deploy-go-rest"]);
-        for (const s of ["deploy-baremetal-atmcs-tel-hw1", "deploy-baremetal-m1m3-tel-hw2"]) assert.deepEqual(step(run, s).dependsOn, rest);
-        // Every sync waits for Synced and Healthy through the step runner, with the site's kubectl.
-        for (const s of run.steps.filter(x => x.kind === "argocd-sync")) {
-            assert.equal(s.params.kubectl, "kubectl --context test");
-            assert.equal(s.params.namespace, "argocd");
-            assert.equal(s.params.timeoutSeconds, 1800);
+    // The lists and order of lsst-ts/argocd-csc bin/sync_apps.py and bin/helpers.py (APPS one after the other;
+    // ASYNC_APPS auxtel, calsys, dmocps, eas, maintel with their children, and SINGLE_APPS test42): no ocps.
+    it("Argo CD: the exact wave order of sync_apps.py at both sites; the first wave one application after the other, the last side by side", async () => {
+        for (const site of ["summit", "tts"] as const) {
+            const run = await build(lsstRaw(site));
+            const syncs = run.steps.filter(s => s.kind === "argocd-sync").map(s => [s.params.app, s.params.wave, s.params.children]);
+            // LOVE runs on bare metal in these stacks: sync_apps.py --no-sync=love.
+            assert.deepEqual(syncs, [
+                ["cachemachine", 0, false], ["csc-cluster-config", 1, false], ["ospl-config", 1, false], ["ospl-daemon", 1, false],
+                ["kafka-producers", 2, false], ["obssys", 3, true],
+                ["auxtel", 4, true], ["calsys", 4, true], ["dmocps", 4, true], ["eas", 4, true], ["maintel", 4, true], ["test42", 4, false],
+            ], site);
+            assertOrder(run, ["deploy-argocd-cachemachine", "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config",
+                "deploy-argocd-ospl-daemon", "deploy-argocd-kafka-producers", "deploy-argocd-obssys", "deploy-argocd-auxtel"]);
+            const rest = ["deploy-argocd-auxtel", "deploy-argocd-calsys", "deploy-argocd-dmocps", "deploy-argocd-eas", "deploy-argocd-maintel", "deploy-argocd-test42"];
+            assertParallel(run, rest);
+            for (const r of rest) assert.deepEqual(step(run, r).dependsOn, ["deploy-go-rest"]);
+            assert.deepEqual(step(run, "deploy-baremetal-atmcs-tel-hw1").dependsOn, rest);
+            // Every sync runs through the step runner, with the site's kubectl.
+            for (const s of run.steps.filter(x => x.kind === "argocd-sync")) {
+                assert.equal(s.params.kubectl, "kubectl --context test");
+                assert.equal(s.params.namespace, "argocd");
+                assert.equal(s.params.timeoutSeconds, 1800);
+            }
         }
+    });
+
+    // sync_apps.py `main`: it waits for `go` after ospl-daemon, kafka-producers, love and obssys; the seed
+    // sends the notice to the system principals at the obssys pause, before the go for the rest.
+    const deployGates = (run: MockRun) => run.steps.filter(s => s.id.startsWith("deploy-") && ["probe-gate", "operator-gate", "argocd-sync", "notify"].includes(s.kind)
+        && !s.id.endsWith("-up")).map(s => `${s.kind === "argocd-sync" ? "sync" : s.kind === "notify" ? "notify" : s.kind === "probe-gate" ? "check" : "go"} ${s.id}`);
+    it("the operator's pauses of sync_apps.py: a check, then the operator's go, after ospl-daemon, kafka-producers and obssys (LOVE on bare metal)", async () => {
+        for (const site of ["summit", "tts"] as const) {
+            const run = await build(lsstRaw(site));
+            assert.deepEqual(deployGates(run), [
+                "sync deploy-argocd-cachemachine", "check deploy-main-daemon-ready",
+                "sync deploy-argocd-csc-cluster-config", "sync deploy-argocd-ospl-config", "sync deploy-argocd-ospl-daemon",
+                "check deploy-daemons-ready", "go deploy-go-producers",
+                "sync deploy-argocd-kafka-producers", "check deploy-producers-running",
+                // (LOVE and its daemon started on bare metal here, each checked by its containers)
+                "go deploy-go-obssys",
+                "sync deploy-argocd-obssys", "check deploy-obssys-running", "notify deploy-notify-principals", "go deploy-go-rest",
+                "sync deploy-argocd-auxtel", "sync deploy-argocd-calsys", "sync deploy-argocd-dmocps", "sync deploy-argocd-eas",
+                "sync deploy-argocd-maintel", "sync deploy-argocd-test42",
+            ], site);
+            assert.deepEqual(step(run, "deploy-go-producers").dependsOn, ["deploy-daemons-ready"]);
+            assert.deepEqual(step(run, "deploy-go-obssys").dependsOn, ["deploy-love-love01-up"]);
+            assert.deepEqual(step(run, "deploy-go-rest").dependsOn, ["deploy-notify-principals"]);
+            assert.deepEqual(step(run, "deploy-notify-principals").dependsOn, ["deploy-obssys-running"]);
+            for (const g of ["deploy-go-producers", "deploy-go-obssys", "deploy-go-rest"]) assert.equal(step(run, g).kind, "operator-gate");
+            assert.ok(!ids(run.steps).includes("deploy-go-love") && !ids(run.steps).includes("deploy-argocd-love"));
+        }
+    });
+
+    it("LOVE on Kubernetes (no bare-metal LOVE): love and its apps synced after kafka-producers, with sync_apps.py's pause after them", async () => {
+        const loveRunning = { type: "k8s", resource: "pods", namespace: "love", field: "status.phase", equals: "Running" };
+        const run = await build(lsstRaw("tts", { bareMetal: { love: [], services: [] }, gates: { ...(lsstSite("tts").gates as object), loveRunning } }));
+        assert.deepEqual(deployGates(run), [
+            "sync deploy-argocd-cachemachine", "check deploy-main-daemon-ready",
+            "sync deploy-argocd-csc-cluster-config", "sync deploy-argocd-ospl-config", "sync deploy-argocd-ospl-daemon",
+            "check deploy-daemons-ready", "go deploy-go-producers",
+            "sync deploy-argocd-kafka-producers", "check deploy-producers-running", "go deploy-go-love",
+            "sync deploy-argocd-love", "check deploy-love-running", "go deploy-go-obssys",
+            "sync deploy-argocd-obssys", "check deploy-obssys-running", "notify deploy-notify-principals", "go deploy-go-rest",
+            "sync deploy-argocd-auxtel", "sync deploy-argocd-calsys", "sync deploy-argocd-dmocps", "sync deploy-argocd-eas",
+            "sync deploy-argocd-maintel", "sync deploy-argocd-test42",
+        ]);
+        const syncs = run.steps.filter(s => s.kind === "argocd-sync").map(s => [s.params.app, s.params.wave, s.params.children]);
+        assert.deepEqual(syncs.slice(4, 7), [["kafka-producers", 2, false], ["love", 3, true], ["obssys", 4, true]]);
+        for (const [before, after] of [["deploy-producers-running", "deploy-go-love"], ["deploy-go-love", "deploy-argocd-love"],
+            ["deploy-argocd-love", "deploy-love-running"], ["deploy-love-running", "deploy-go-obssys"]]) {
+            assert.deepEqual(step(run, after).dependsOn, [before], `${after} must wait for ${before}`);
+        }
+        assert.deepEqual(step(run, "deploy-love-running").params.probe, { kubectl: "kubectl --context test", ...loveRunning });
+        assert.throws(() => load(lsstRaw("tts", { bareMetal: { love: [], services: [] } })),
+            (e: Error) => e instanceof ConfigError && /upgrade:lsst\.gates\.loveRunning: is required: LOVE is synced by Argo CD/.test(e.message));
     });
 
     it("a gate stands between the waves: the next wave depends on the gate directly", async () => {
@@ -121,7 +182,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             ["deploy-argocd-ospl-daemon", "deploy-daemons-ready"], ["deploy-daemons-ready", "deploy-go-producers"],
             ["deploy-go-producers", "deploy-argocd-kafka-producers"],
             ["deploy-argocd-kafka-producers", "deploy-producers-running"], ["deploy-producers-running", "deploy-love-daemon-love01"],
-            ["deploy-love-love01", "deploy-go-obssys"], ["deploy-go-obssys", "deploy-argocd-obssys"], ["deploy-argocd-obssys", "deploy-obssys-running"],
+            ["deploy-love-love01-up", "deploy-go-obssys"], ["deploy-go-obssys", "deploy-argocd-obssys"], ["deploy-argocd-obssys", "deploy-obssys-running"],
             ["deploy-obssys-running", "deploy-notify-principals"], ["deploy-notify-principals", "deploy-go-rest"], ["deploy-go-rest", "deploy-argocd-maintel"],
         ];
         for (const [before, after] of direct) assert.deepEqual(step(run, after).dependsOn, [before], `${after} must wait for ${before}`);
@@ -138,6 +199,83 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         });
         // Every gate has a timeout.
         for (const g of run.steps.filter(s => s.kind === "probe-gate")) assert.ok(typeof g.params.timeoutSeconds === "number" && g.params.timeoutSeconds > 0, g.id);
+    });
+
+    // lsst-ts/k8s-admin helpers.py (STANDARD_NAMESPACES, API_MAPPING, acknowledge_deletion) and cleanup_all `main`:
+    // what `cleanup_all -d` deletes, and its `y to proceed` prompt (no --yes); cleanup_love: deployment, job, hpa in love.
+    it("cleanup_all -d and cleanup_love: the site's context, the prompt answered, and what they must leave behind", async () => {
+        const run = await build(lsstRaw("tts"));
+        const cleanup = step(run, "shutdown-k8s-cleanup");
+        assert.equal(cleanup.kind, "k8s-cleanup");
+        assert.deepEqual(cleanup.params, {
+            command: "./cleanup_all -d", kubectl: "kubectl --context test", context: "test", answer: "y",
+            covers: [
+                { namespace: "auxtel", kinds: ["job"] }, { namespace: "calsys", kinds: ["job"] }, { namespace: "calsys-lab", kinds: ["job"] },
+                { namespace: "control-system-test", kinds: ["job"] }, { namespace: "eas", kinds: ["job"] }, { namespace: "envsys", kinds: ["job"] },
+                { namespace: "love", kinds: ["deployment", "job", "hpa"] }, { namespace: "maintel", kinds: ["job"] },
+                { namespace: "simonyitel", kinds: ["job"] }, { namespace: "uws", kinds: ["job"], selector: "csc in (atocps, ccocps, raocps)" },
+                { namespace: "obssys", kinds: ["job"] }, { namespace: "dds-test", kinds: ["job"] },
+                { namespace: "kafka-producers", kinds: ["deployment"] }, { namespace: "ospl-daemon", kinds: ["daemonset"] },
+            ],
+        });
+        assert.deepEqual(step(run, "shutdown-k8s-cleanup-love").params, {
+            command: "./cleanup_love", kubectl: "kubectl --context test", context: "test", answer: "y",
+            covers: [{ namespace: "love", kinds: ["deployment", "job", "hpa"] }],
+        });
+        assert.ok(step(run, "shutdown-k8s-cleanup").title.includes("cleanup_all -d"));
+        // The context may be named on its own (it must then be lsst.kubectl's), and a site's own list replaces cleanup_all's.
+        const own = await build(lsstRaw("summit", { kubectl: "kubectl", kubernetes: { context: "summit", cleanup: "./cleanup_all -d",
+            covers: [{ namespace: "obssys", kinds: ["job"] }] } }));
+        assert.deepEqual([step(own, "shutdown-k8s-cleanup").params.context, step(own, "shutdown-k8s-cleanup").params.covers],
+            ["summit", [{ namespace: "obssys", kinds: ["job"] }]]);
+    });
+
+    // lsst-ts/docker-compose-admin: every launch_*/shutdown_* script ends with `cd ~/` (its exit status says nothing),
+    // and each machine has its own launch_daemon/shutdown_daemon.
+    it("bare metal: every script followed by the gate on its containers; the machines' own OSPL daemons after their services, started before them", async () => {
+        const services = [
+            { host: "tel-hw1", service: "atmcs-atp", start: "ssh {host} ./launch_atmcs_atp", stop: "ssh {host} ./shutdown_atmcs_atp", containers: ["atmcs-sim", "atpneumatics-sim"] },
+            { host: "tel-hw1", service: "ospl-daemon", role: "daemon", start: "ssh {host} ./launch_daemon", stop: "ssh {host} ./shutdown_daemon" },
+            { host: "toonie", service: "calsys", start: "ssh {host} ./launch_CalSys_containers.sh", stop: "ssh {host} ./shutdown_CalSys_containers.sh" },
+        ];
+        const run = await build(lsstRaw("tts", { bareMetal: { love: (lsstSite("tts").bareMetal as { love: unknown[] }).love, services },
+            daemonCleanup: [{ host: "dm-host", command: "ssh {host} ./shutdown_daemon", containers: ["ospl-daemon"] }] }));
+        const bare = run.steps.filter(s => s.kind === "baremetal-service");
+        assert.equal(bare.length, 12);
+        for (const b of bare) {
+            const next = run.steps.filter(s => s.dependsOn.includes(b.id));
+            // The main daemon's start is checked by its fresh log saying "daemon ready".
+            const gate = b.id === "deploy-main-daemon-start" ? "deploy-main-daemon-ready" : `${b.id}-${b.params.action === "start" ? "up" : "down"}`;
+            assert.deepEqual(next.map(s => [s.id, s.kind]), [[gate, "probe-gate"]], b.id);
+        }
+        assert.deepEqual(step(run, "shutdown-baremetal-atmcs-atp-tel-hw1-down").params.probe, {
+            type: "count",
+            command: "{ ssh tel-hw1 docker inspect -f '{{.State.Running}}' atmcs-sim; ssh tel-hw1 docker inspect -f '{{.State.Running}}' atpneumatics-sim; } 2>&1 | grep -cE '^false$|No such (object|container)'",
+            pattern: "(\\d+)", counts: "containers of atmcs-atp on tel-hw1 stopped", equals: 2,
+        });
+        assert.deepEqual((step(run, "deploy-baremetal-calsys-toonie-up").params.probe as Record<string, unknown>).command,
+            "{ ssh toonie docker inspect -f '{{.State.Running}}' calsys; } 2>&1 | grep -cE '^true$'");
+        assert.deepEqual((step(run, "shutdown-main-daemon-down").params.probe as Record<string, unknown>).command,
+            "{ ssh daemon-host docker inspect -f '{{.State.Running}}' ospl-daemon; } 2>&1 | grep -cE '^false$|No such (object|container)'");
+        assert.deepEqual((step(run, "shutdown-daemons-dm-host-down").params.probe as Record<string, unknown>).equals, 1);
+        // The daemon of tel-hw1 goes after every service, before the federations must reach 0; it comes back before them.
+        assertOrder(run, ["shutdown-baremetal-atmcs-atp-tel-hw1-down", "shutdown-baremetal-ospl-daemon-tel-hw1", "shutdown-baremetal-ospl-daemon-tel-hw1-down",
+            "shutdown-k8s-cleanup", "shutdown-daemons-disconnected", "shutdown-main-daemon", "shutdown-main-daemon-down"]);
+        assert.ok(precedes(run.steps, "shutdown-baremetal-calsys-toonie-down", "shutdown-baremetal-ospl-daemon-tel-hw1"));
+        assertParallel(run, ["shutdown-baremetal-atmcs-atp-tel-hw1", "shutdown-baremetal-calsys-toonie"]);
+        assertOrder(run, ["deploy-argocd-test42", "deploy-baremetal-ospl-daemon-tel-hw1", "deploy-baremetal-ospl-daemon-tel-hw1-up",
+            "deploy-baremetal-atmcs-atp-tel-hw1", "deploy-baremetal-atmcs-atp-tel-hw1-up", "monitor-summary-states"]);
+        assert.ok(precedes(run.steps, "deploy-baremetal-ospl-daemon-tel-hw1-up", "deploy-baremetal-calsys-toonie"));
+        // A site's own probe, e.g. through a jump host.
+        const jump = await build(lsstRaw("tts", { bareMetal: { love: [], services: services.slice(0, 1),
+            probe: { command: "ssh -J gw {host} docker container inspect -f '{{.State.Status}}' {container}", running: "^running$", stopped: "^exited$|No such container" } },
+            argocd: { love: [] } }));
+        assert.deepEqual(step(jump, "deploy-baremetal-atmcs-atp-tel-hw1-up").params.probe, {
+            type: "count",
+            command: "{ ssh -J gw tel-hw1 docker container inspect -f '{{.State.Status}}' atmcs-sim; ssh -J gw tel-hw1 docker container inspect -f '{{.State.Status}}' atpneumatics-sim; } 2>&1 | grep -cE '^running$'",
+            pattern: "(\\d+)", counts: "containers of atmcs-atp on tel-hw1 running", equals: 2,
+        });
+        assert.equal(step(jump, "deploy-baremetal-atmcs-atp-tel-hw1-up").params.timeoutSeconds, 300);
     });
 
     it("the optional Nublado pull gate follows the cachemachine restart, before the main daemon starts", async () => {
@@ -301,6 +439,15 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             ["no production system", lsstRaw("tts", { systems: [{ name: "Test", domainId: 2 }], enable: [] }), "upgrade:lsst.systems", /production domain/],
             ["a Slack channel without #", lsstRaw("tts", { slack: { channel: "tts-ops" } }), "upgrade:lsst.slack.channel", /Slack channel/],
             ["a misspelt key", lsstRaw("tts", { daemonCleanups: [] }), "upgrade:lsst.daemonCleanups", /not a known setting/],
+            ["no kube context for cleanup_all", lsstRaw("tts", { kubectl: "kubectl" }), "upgrade:lsst.kubernetes.context", /cleanup_all runs plain kubectl on the current context/],
+            ["a kube context that is not lsst.kubectl's", lsstRaw("tts", { kubernetes: { context: "summit", cleanup: "c", cleanupLove: "l" } }), "upgrade:lsst.kubernetes.context", /"summit" is not the context of lsst\.kubectl \(test\)/],
+            ["a cleanup that would delete Applications", lsstRaw("tts", { kubernetes: { cleanup: "c", cleanupLove: "l", covers: [{ namespace: "argocd", kinds: ["application"] }] } }), "upgrade:lsst.kubernetes.covers[0].kinds[0]", /never an Application/],
+            ["a cleanup selector with shell text", lsstRaw("tts", { kubernetes: { cleanup: "c", cleanupLove: "l", covers: [{ namespace: "uws", kinds: ["job"], selector: "a=b; rm -rf ~" }] } }), "upgrade:lsst.kubernetes.covers[0].selector", /label selector/],
+            ["a container probe that names no container", lsstRaw("tts", { bareMetal: { probe: { command: "ssh {host} docker ps" } } }), "upgrade:lsst.bareMetal.probe.command", /must name the container with \{container\}/],
+            ["a container name with shell text", lsstRaw("tts", { bareMetal: { services: [{ host: "h", service: "s", start: "a", stop: "b", containers: ["x;reboot"] }] } }), "upgrade:lsst.bareMetal.services[0].containers[0]", /Docker container name/],
+            ["a stopped pattern that is not a regular expression", lsstRaw("tts", { bareMetal: { probe: { stopped: "(" } } }), "upgrade:lsst.bareMetal.probe.stopped", /regular expression/],
+            ["LOVE's daemon before LOVE", lsstRaw("tts", { bareMetal: { love: [{ host: "l", service: "d", role: "daemon", start: "a", stop: "b" }, { host: "l", service: "love", start: "a", stop: "b" }] } }), "upgrade:lsst.bareMetal.love[0].role", /LOVE's daemon comes last/],
+            ["an unknown service role", lsstRaw("tts", { bareMetal: { services: [{ host: "h", service: "s", role: "csc", start: "a", stop: "b" }] } }), "upgrade:lsst.bareMetal.services[0].role", /service|daemon/],
         ];
         for (const [what, raw, where, words] of BROKEN) {
             let problems: string[] = [];

@@ -1,62 +1,97 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { isNumber, isString, param, StepContext, StepFailure } from "../context";
 import { failure, sh } from "./exec";
 import { Kubectl, podReady } from "./kubectl";
 import { pollUntilReady } from "./poll";
-import { APPLICATION } from "./argocd";
 
-/** What the cleanup's fall back may delete: workloads, never an Argo CD Application. */
-export const CLEANUP_KINDS = ["job", "deployment", "daemonset"];
+/** What a cleanup may delete: workloads (and LOVE's autoscalers), never an Argo CD Application. */
+export const CLEANUP_KINDS = ["job", "deployment", "daemonset", "hpa"];
 
-interface AppRef {
-    app: string;
-    children: boolean;
+interface Cover {
+    namespace: string;
+    kinds: string[];
+    selector?: string;
 }
 
-const isApps = (v: unknown): v is AppRef[] =>
-    Array.isArray(v) && v.every(a => a && typeof a === "object" && typeof a.app === "string" && typeof a.children === "boolean");
+const isCovers = (v: unknown): v is Cover[] =>
+    Array.isArray(v) && v.length > 0 && v.every(x => x && typeof x === "object" && typeof x.namespace === "string"
+        && Array.isArray(x.kinds) && x.kinds.length > 0 && x.kinds.every((k: unknown) => typeof k === "string")
+        && (x.selector === undefined || typeof x.selector === "string"));
+
+const where = (c: Cover) => `${c.kinds.join(",")} in ${c.namespace}${c.selector ? ` (${c.selector})` : ""}`;
+const selection = (c: Cover) => (c.selector ? ["-l", c.selector] : ["--all"]);
+
+/** What is still there of `covers`: `kind/name in namespace`. */
+async function leftovers(k: Kubectl, covers: Cover[]): Promise<string[]> {
+    const left: string[] = [];
+    for (const c of covers) {
+        const out = await k.ok(["get", c.kinds.join(","), "-n", c.namespace, ...(c.selector ? ["-l", c.selector] : []), "-o", "name"]);
+        for (const line of out.split("\n").map(l => l.trim()).filter(Boolean)) left.push(`${line} in ${c.namespace}`);
+    }
+    return left;
+}
 
 /**
- * `k8s-cleanup`: k8s-admin's `cleanup_all -d`. When it fails, the fall back deletes the
- * job/deployment/daemonset of each application (by its instance label), and of each child of an app
- * of apps (which has no workloads of its own); the applications themselves stay.
+ * A kubeconfig holding the site's context only, for scripts that run plain `kubectl` on the current
+ * context (k8s-admin's): the operator's kubeconfig and its current context are left as they are.
+ */
+async function siteKubeconfig(k: Kubectl, context: string): Promise<{ file: string; remove: () => void }> {
+    const text = await k.ok(["config", "view", "--minify", "--flatten", "--context", context]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lsst-kubeconfig-"));
+    const file = path.join(dir, "config");
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    return { file, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * `k8s-cleanup`: a k8s-admin cleanup script (`cleanup_all -d`, `cleanup_love`) with KUBECONFIG set to
+ * the site's context only and its `y to proceed` prompt answered on stdin. The script ignores kubectl's
+ * exit status, so its effect is checked: nothing of `covers` may be left. When the script fails or left
+ * something, the fall back deletes `covers` namespace by namespace (never an Application) and checks again.
  */
 export async function k8sCleanup(ctx: StepContext): Promise<Record<string, unknown>> {
     const command = param(ctx, "command", isString, "a command");
-    const apps = param(ctx, "apps", isApps, "a list of {app, children}");
-    const kinds = Array.isArray(ctx.params.kinds) ? (ctx.params.kinds as unknown[]).map(String) : CLEANUP_KINDS;
-    const refused = kinds.filter(x => !CLEANUP_KINDS.includes(x.toLowerCase()));
+    const context = param(ctx, "context", isString, "a kube context");
+    const covers = param(ctx, "covers", isCovers, "a list of {namespace, kinds, selector?}");
+    // The answer to the prompt, one line on the script's stdin.
+    const answer = `${isString(ctx.params.answer) ? ctx.params.answer : "y"}\n`;
+    const refused = [...new Set(covers.flatMap(c => c.kinds).filter(x => !CLEANUP_KINDS.includes(x.toLowerCase())))];
     if (refused.length) throw new StepFailure(`refusing to delete ${refused.join(", ")}: the cleanup deletes ${CLEANUP_KINDS.join("/")} only, never the application itself`);
-    const label = param(ctx, "instanceLabel", isString, "a label key");
-    const argocdNamespace = param(ctx, "argocdNamespace", isString, "a namespace");
     const k = new Kubectl(param(ctx, "kubectl", isString, "a kubectl command line"), ctx.env);
 
-    ctx.log(`running ${command}`);
-    const r = await sh(command, { env: ctx.env, timeoutMs: 30 * 60 * 1000 });
-    for (const line of `${r.stdout}\n${r.stderr}`.split("\n").filter(l => l.trim())) ctx.log(`  ${line}`);
-    if (r.code === 0) return { method: "script", deleted: [] };
-
-    const why = failure(command, r);
-    ctx.log(`${why}: deleting the ${kinds.join("/")} of each application instead (the applications stay)`);
-    const targets: string[] = [];
-    for (const a of apps) {
-        if (!a.children) {
-            targets.push(a.app);
-            continue;
-        }
-        const children = (await k.list(APPLICATION, argocdNamespace, `${label}=${a.app}`))
-            .map(i => String(i.metadata?.name)).filter(n => n !== a.app).sort();
-        ctx.log(`${a.app} is an app of apps without workloads of its own: its children ${children.join(", ") || "(none)"}`);
-        targets.push(...children);
+    const kubeconfig = await siteKubeconfig(k, context).catch(err => {
+        throw new StepFailure(`cannot make a kubeconfig with the site's context ${context} only: ${(err as Error).message}`);
+    });
+    let r;
+    try {
+        ctx.log(`running ${command} with KUBECONFIG holding context ${context} only, answering its prompt`);
+        r = await sh(command, { env: { ...ctx.env, KUBECONFIG: kubeconfig.file }, timeoutMs: 30 * 60 * 1000, input: answer });
+    } finally {
+        kubeconfig.remove();
     }
+    for (const line of `${r.stdout}\n${r.stderr}`.split("\n").filter(l => l.trim())) ctx.log(`  ${line}`);
+    const why = r.code !== 0 ? failure(command, r) : undefined;
+    const left = why ? undefined : await leftovers(k, covers);
+    if (left && left.length === 0) return { method: "script", checked: covers.map(where), left: [] };
+
+    ctx.log(why ? `${why}: deleting ${covers.map(where).join("; ")} instead (the applications stay)`
+        : `the script exited 0 but left ${left!.join(", ")}: deleting them (the applications stay)`);
     const problems: string[] = [];
-    for (const target of targets) {
-        const args = ["delete", kinds.join(","), "--all-namespaces", "-l", `${label}=${target}`, "--ignore-not-found"];
+    for (const c of covers) {
+        const args = ["delete", c.kinds.join(","), "-n", c.namespace, ...selection(c), "--ignore-not-found"];
         const d = await k.run(args, 10 * 60 * 1000);
         if (d.code !== 0) problems.push(failure(k.line(args), d));
-        else ctx.log(`${target}: ${d.stdout.trim() || "nothing left to delete"}`);
+        else ctx.log(`${c.namespace}: ${d.stdout.trim() || "nothing left to delete"}`);
     }
-    if (problems.length) throw new StepFailure(`the cleanup script failed (${why}) and so did the fall back:\n  ${problems.join("\n  ")}`);
-    return { method: "fallback", scriptError: why, deleted: targets };
+    const still = await leftovers(k, covers);
+    const script = why ?? `\`${command}\` left ${left!.join(", ")}`;
+    if (problems.length || still.length) {
+        throw new StepFailure(`the cleanup script did not clean up (${script}) and neither did the fall back:\n  `
+            + [...problems, ...(still.length ? [`still there: ${still.join(", ")}`] : [])].join("\n  "));
+    }
+    return { method: "fallback", scriptError: script, checked: covers.map(where), left: [] };
 }
 
 /** `k8s-pod-restart`: delete the running pods, then wait for a new pod to be Running and ready. */

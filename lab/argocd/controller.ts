@@ -2,7 +2,7 @@
  * The lab's Argo CD application controller: what argo-cd's controller does for the Applications in one
  * namespace, against a real API server with the real kubectl (Argo CD itself cannot be built here).
  *
- *   node bin/run-ts.js lab/argocd/controller.ts --kubeconfig F --context C --source-root DIR [--namespace argocd] [--interval-ms 500]
+ *   node lab/argocd/start-controller.js --kubeconfig F --context C --source-root DIR [--namespace argocd] [--interval-ms 500]
  *
  * For an Application with an `operation` (a sync) it records `status.operationState` (Running), applies the
  * app's manifests from `<source-root>/<spec.source.path>` (source.ts) by server-side apply with the field
@@ -343,6 +343,9 @@ export class ArgoController {
 
     /** Looks every interval until the signal is aborted; a failed look is logged and retried. */
     async run(signal: AbortSignal): Promise<void> {
+        // Status goes on the main resource, as argo-cd's CRD has no status subresource; with one, the API server would drop it.
+        const crd = JSON.parse(await this.kubectl(["get", "crd", "applications.argoproj.io", "-o", "json"])) as { spec: { versions: { subresources?: { status?: unknown } }[] } };
+        if (crd.spec.versions.some(v => v.subresources?.status !== undefined)) throw new Error("the Application CRD has a status subresource: this controller writes status on the main resource");
         await this.discovery.refresh();
         await this.listApps();
         this.log(`controller started: namespace ${this.namespace}, source root ${this.opts.sourceRoot}`);

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { FIELD_MANAGER, INSTANCE_LABEL } from "../../lab/argocd/controller";
-import { JOB_COMPLETES, KubeLab, startKubeLab } from "../support/kube-lab";
+import { JOB_COMPLETES, JOB_FAILS, KubeLab, startKubeLab } from "../support/kube-lab";
 
 /**
  * The lab's Argo CD controller against the real control plane (kube-lab: API server, controllers, kwok).
@@ -103,6 +103,13 @@ describe("the lab's Argo CD controller on a real control plane", function () {
         assert.deepStrictEqual([still.status?.sync?.status, still.status?.health?.status], ["Synced", "Progressing"]);
     });
 
+    it("a Job whose pod fails makes its app Degraded (its sync still Succeeded)", async () => {
+        write("csc/crashes/job.yaml", [cscJob("crashes", { [JOB_FAILS]: "true" })]);
+        await create({ ...application("crashes", "csc/crashes", "crashes"), operation: operation("1") });
+        const app = await waitApp("crashes", "Degraded", a => finished("1")(a) && a.status?.health?.status === "Degraded");
+        assert.deepStrictEqual([app.status?.operationState?.phase, app.status?.sync?.status], ["Succeeded", "Synced"]);
+    });
+
     it("a Deployment app (kafka-producers) becomes Healthy once kwok has made its pods ready", async () => {
         write("kafka-producers/deployment.yaml", [{
             apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "kafka-producer-mtm1m3" },
@@ -141,8 +148,10 @@ describe("the lab's Argo CD controller on a real control plane", function () {
         const app = await waitApp("broken", "finished", finished("1"));
         const state = app.status!.operationState!;
         assert.strictEqual(state.phase, "Failed");
-        assert.match(state.message, /^one or more objects failed to apply \(dry run\), reason: /);
-        assert.match(state.message, /Deployment\.apps "broken" is invalid: .*spec\.selector: Required value/);
+        // gitops-engine's message for a failed dry run, with the reason kubectl gave (the API server's validation).
+        assert.strictEqual(state.message, "one or more objects failed to apply (dry run), reason: The Deployment \"broken\" is invalid: \n"
+            + "* spec.selector: Required value\n"
+            + "* spec.template.metadata.labels: Invalid value: {\"app\":\"broken\"}: `selector` does not match template `labels`");
         assert.strictEqual(app.operation, undefined);
         assert.strictEqual(app.status?.sync?.status, "OutOfSync");
         // The dry run stopped the sync before anything was applied.

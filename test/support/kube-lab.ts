@@ -6,7 +6,7 @@
  *
  *   const lab = await startKubeLab();            // in before()
  *   await lab.kubectl(["get", "nodes"]);
- *   const argo = await lab.startArgoController({ sourceRoot });   // lab/argocd/controller.ts
+ *   const argo = await lab.startArgoController({ sourceRoot });   // lab/argocd/controller.ts, its own process
  *   await lab.stop();                             // in after(): every process, then the folder
  *
  * Every server runs in its own process group (its PID is the group's), logs to DIR/logs/<name>.log and is
@@ -89,7 +89,7 @@ function freePort(): Promise<number> {
 function run(cmd: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
     return new Promise((resolve, reject) => {
         const child = execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-            if (err) reject(new Error(`${path.basename(cmd)} ${args.join(" ")}: ${String(stderr).trim() || err.message}`));
+            if (err) reject(new Error(`${path.basename(cmd)} ${args.join(" ")}: ${(String(stderr).trim() || err.message).slice(0, 4000)}`));
             else resolve(String(stdout));
         });
         if (opts.input !== undefined) child.stdin!.end(opts.input);
@@ -476,10 +476,12 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
         const kubectl = (args: string[], o: { input?: string } = {}) =>
             run("kubectl", ["--kubeconfig", kubeconfig, "--context", LAB_CONTEXT, ...args], { input: o.input });
 
+        // Each controller with its own service account (as kubeadm runs it): the role of
+        // system:kube-controller-manager alone does not cover the controllers.
         // Secure ports 0: no HTTPS endpoints (nothing scrapes them), so no ports to share between labs.
         const kcm = startServer("kube-controller-manager", [
             `--kubeconfig=${at("kcm.kubeconfig")}`, "--controllers=*,-nodeipam,-cloud-node-lifecycle", "--leader-elect=false",
-            `--service-account-private-key-file=${at("pki", "sa.key")}`, `--root-ca-file=${ca}`, "--use-service-account-credentials=false",
+            `--service-account-private-key-file=${at("pki", "sa.key")}`, `--root-ca-file=${ca}`, "--use-service-account-credentials=true",
             `--cluster-signing-cert-file=${ca}`, `--cluster-signing-key-file=${at("pki", "ca.key")}`, "--secure-port=0",
             "--service-cluster-ip-range=10.0.0.0/24",
         ]);
@@ -498,8 +500,10 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
         // The CRD is too large for client-side apply's last-applied annotation.
         await kubectl(["apply", "--server-side", "-f", APPLICATION_CRD]);
         await kubectl(["create", "namespace", "argocd"]);
-        await waitFor("the Application CRD to be established", async () =>
-            (await kubectl(["get", "crd", "applications.argoproj.io", "-o", "jsonpath={.status.conditions[?(@.type==\"Established\")].status}"])) === "True", all);
+        await waitFor("the Application CRD to be established", async () => {
+            const crd = JSON.parse(await kubectl(["get", "crd", "applications.argoproj.io", "-o", "json"])) as { status?: { conditions?: { type: string; status: string }[] } };
+            return Boolean(crd.status?.conditions?.some(c => c.type === "Established" && c.status === "True"));
+        }, all);
         // Ready and untainted (the node lifecycle controller lifts the not-ready taint), and the
         // service-account controller at work: pods can be scheduled and admitted.
         await waitFor(`node ${LAB_NODE} to be ready`, async () => {
@@ -514,11 +518,12 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
         const startArgoController = async (o: ArgoControllerOptions): Promise<ArgoController> => {
             const log = at("logs", `argocd-controller-${controllers.length + 1}.log`);
             const fd = fs.openSync(log, "a");
-            const child = spawn(process.execPath, [path.join(ROOT, "bin", "run-ts.js"), "lab/argocd/controller.ts",
+            const child = spawn(process.execPath, [path.join(ROOT, "lab", "argocd", "start-controller.js"),
                 "--kubeconfig", kubeconfig, "--context", LAB_CONTEXT, "--source-root", path.resolve(o.sourceRoot),
                 ...(o.intervalMs ? ["--interval-ms", String(o.intervalMs)] : [])],
             { cwd: ROOT, env: { ...process.env, KUBECONFIG: kubeconfig }, detached: true, stdio: ["ignore", fd, fd] });
             fs.closeSync(fd);
+            if (opts.keep) child.unref();
             const pid = child.pid!;
             const entry: Server = { name: "argocd-controller", pid, done: false, exited: new Promise(r => child.on("exit", () => { entry.done = true; r(); })) };
             servers.push(entry);
@@ -561,11 +566,14 @@ export async function stopKubeLabDir(dir: string): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** scripts/kubernetes/lab.sh: `start DIR` (prints the kubeconfig; the servers outlive this process), `stop DIR`. */
+/**
+ * scripts/kubernetes/lab.sh: `start DIR [SOURCE_ROOT]` (prints the kubeconfig; the servers, and with SOURCE_ROOT
+ * the Argo CD controller, outlive this process), `stop DIR`.
+ */
 export async function main(argv: string[]): Promise<number> {
-    const [command, dir] = argv;
+    const [command, dir, sourceRoot] = argv;
     if (!dir || (command !== "start" && command !== "stop")) {
-        process.stderr.write("usage: lab.sh start|stop DIR\n");
+        process.stderr.write("usage: lab.sh start DIR [SOURCE_ROOT] | stop DIR\n");
         return 2;
     }
     if (command === "stop") {
@@ -573,6 +581,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
     }
     const lab = await startKubeLab({ dir, keep: true });
+    if (sourceRoot) await lab.startArgoController({ sourceRoot });
     process.stdout.write(`KUBECONFIG=${lab.kubeconfig}\n`);
     return 0;
 }

@@ -11,6 +11,7 @@
  * `operation` is cleared. For every Application it keeps `status.sync` (Synced when every object exists and
  * the last successful sync was at the source's current revision) and `status.health` (health.ts, from the
  * live objects). Manifests that are Applications are child Applications (apps of apps), applied like any object.
+ * Deleting an Application that has the resources finalizer deletes its objects, then lifts the finalizer.
  *
  * Not done (the lab does not need them): sync waves and hooks (a Skip hook is not applied; other hooks are
  * applied as plain objects), pruning, automated sync, retries, diffs of live fields (a changed object is
@@ -27,6 +28,8 @@ import { AppSpec, loadSource, Source } from "./source";
 export const INSTANCE_LABEL = "argocd.argoproj.io/instance";
 export const TRACKING_ID = "argocd.argoproj.io/tracking-id";
 export const FIELD_MANAGER = "argocd-controller";
+/** With it (or its /background, /foreground forms) deleting an Application deletes its objects first. */
+export const RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io";
 
 /** The order gitops-engine applies kinds in within a wave (pkg/sync/sync_tasks.go, kindOrder); others after. */
 const KIND_ORDER = ["Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget", "ServiceAccount",
@@ -68,7 +71,7 @@ interface AppStatus {
 }
 
 interface Application {
-    metadata: { name: string; namespace: string; resourceVersion: string };
+    metadata: { name: string; namespace: string; resourceVersion: string; deletionTimestamp?: string; finalizers?: string[] };
     spec: AppSpec & { source?: AppSpec["source"] & { repoURL?: string } };
     operation?: Operation;
     status?: AppStatus;
@@ -309,19 +312,58 @@ export class ArgoController {
         this.log(`${name}: could not record the end of its operation`);
     }
 
-    /** One look at every Application: operations started, sync and health brought up to date. */
+    /**
+     * An app being deleted with argo-cd's resources finalizer (argo-cd docs/user-guide/app_deletion.md): its
+     * objects are deleted (by its instance label, of the kinds its source holds), then the finalizer is removed.
+     */
+    private async finalize(app: Application): Promise<void> {
+        const name = app.metadata.name;
+        const d = await this.desired(app);
+        const resources = new Set<string>();
+        for (const o of d.objects) {
+            const info = await this.discovery.lookup(groupOf(o), o.kind!);
+            if (info) resources.add(info.resource);
+        }
+        if (resources.size) await this.kubectl(["delete", [...resources].sort().join(","), "-A", "-l", `${INSTANCE_LABEL}=${name}`, "--wait=false", "--ignore-not-found"]);
+        for (let attempt = 0; attempt < 10; attempt++) {
+            const fresh = await this.getApp(name);
+            if (!fresh) return;
+            const finalizers = (fresh.metadata.finalizers ?? []).filter(f => !f.startsWith(RESOURCES_FINALIZER));
+            try {
+                await this.kubectl(["patch", "applications.argoproj.io", name, "-n", this.namespace, "--type", "json", "-p", JSON.stringify([
+                    { op: "test", path: "/metadata/resourceVersion", value: fresh.metadata.resourceVersion },
+                    { op: "replace", path: "/metadata/finalizers", value: finalizers },
+                ])]);
+                this.log(`${name}: its objects deleted, finalizer removed`);
+                return;
+            } catch {
+                // written since it was read: read again
+            }
+        }
+    }
+
+    private start(name: string, work: () => Promise<void>): void {
+        if (this.inFlight.has(name)) return;
+        const task = work()
+            .catch(err => this.log(`${name}: ${err instanceof Error ? err.message : String(err)}`))
+            .finally(() => this.inFlight.delete(name));
+        this.inFlight.set(name, task);
+    }
+
+    /** One look at every Application: deletions and operations started, sync and health brought up to date. */
     async reconcile(): Promise<void> {
         const apps = await this.listApps();
         for (const app of apps) {
             const name = app.metadata.name;
+            if (app.metadata.deletionTimestamp) {
+                if ((app.metadata.finalizers ?? []).some(f => f.startsWith(RESOURCES_FINALIZER))) this.start(name, () => this.finalize(app));
+                continue;
+            }
             if (app.operation && !this.inFlight.has(name)) {
-                const task = this.operate(app)
-                    .catch(err => this.log(`${name}: operation failed: ${err instanceof Error ? err.message : String(err)}`))
-                    .finally(() => this.inFlight.delete(name));
-                this.inFlight.set(name, task);
+                this.start(name, () => this.operate(app));
             }
         }
-        const idle = apps.filter(a => !a.operation && !this.inFlight.has(a.metadata.name));
+        const idle = apps.filter(a => !a.operation && !a.metadata.deletionTimestamp && !this.inFlight.has(a.metadata.name));
         const desired = await Promise.all(idle.map(a => this.desired(a)));
         const live = await this.liveObjects(desired);
         await Promise.all(idle.map(async (app, i) => {

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { FIELD_MANAGER, INSTANCE_LABEL } from "../../lab/argocd/controller";
+import { FIELD_MANAGER, INSTANCE_LABEL, RESOURCES_FINALIZER } from "../../lab/argocd/controller";
 import { JOB_COMPLETES, JOB_FAILS, KubeLab, startKubeLab } from "../support/kube-lab";
 
 /**
@@ -136,6 +136,13 @@ describe("the lab's Argo CD controller on a real control plane", function () {
         const daemonSet = JSON.parse(await lab.kubectl(["get", "daemonset", "ospl-daemon", "-n", "ospl-daemon", "-o", "json"])) as
             { status: { numberAvailable?: number; desiredNumberScheduled?: number } };
         assert.deepStrictEqual([daemonSet.status.desiredNumberScheduled, daemonSet.status.numberAvailable], [1, 1]);
+    });
+
+    it("deleting an app with the resources finalizer deletes its objects, then the app", async () => {
+        await lab.kubectl(["patch", "applications.argoproj.io", "ospl-daemon", "-n", "argocd", "--type", "merge", "-p", JSON.stringify({ metadata: { finalizers: [RESOURCES_FINALIZER] } })]);
+        await lab.kubectl(["delete", "applications.argoproj.io", "ospl-daemon", "-n", "argocd", "--timeout=90s"]);
+        assert.strictEqual((await lab.kubectl(["get", "daemonset", "-n", "ospl-daemon", "-o", "name"])).trim(), "");
+        assert.strictEqual((await lab.kubectl(["get", "applications.argoproj.io", "-n", "argocd", "--field-selector", "metadata.name=ospl-daemon", "-o", "name"])).trim(), "");
     });
 
     it("an invalid manifest fails the sync with the API server's message, applies nothing and clears the operation", async () => {

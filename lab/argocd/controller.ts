@@ -174,7 +174,9 @@ export class ArgoController {
         const at = now();
         const syncedRevision = status.history?.length ? status.history[status.history.length - 1].revision : undefined;
         const atRevision = d.source !== undefined && syncedRevision === d.source.revision;
-        const managed = d.objects.map(target => ({ target, live: live.get(keyOf(target)) }));
+        // Only an object labelled with this app is its own (another app's object of the same name is not).
+        const own = (o: KubeObject | undefined) => (o?.metadata?.labels?.[INSTANCE_LABEL] === app.metadata.name ? o : undefined);
+        const managed = d.objects.map(target => ({ target, live: own(live.get(keyOf(target))) }));
         const resources = managed.map(({ target, live: l }) => ({
             group: groupOf(target), version: versionOf(target), kind: target.kind, namespace: target.metadata?.namespace ?? "", name: target.metadata?.name,
             status: l && atRevision ? "Synced" : "OutOfSync",

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { parse } from "yaml";
 import { KubeLab, LAB_NODE, startKubeLab } from "../support/kube-lab";
 
 const alive = (pid: number): boolean => {
@@ -18,8 +19,13 @@ describe("the Kubernetes lab (test/support/kube-lab.ts)", function () {
     after(async () => { await lab?.stop(); });
 
     it("serves the real kubectl on loopback with a ready node and Argo CD's CRD, and stop() ends every server and removes its folder", async () => {
-        lab = await startKubeLab();
+        lab = await startKubeLab({ context: "summit" });
         assert.match(lab.server, /^https:\/\/127\.0\.0\.1:\d+$/);
+        // A self-contained kubeconfig whose context is the one asked for (a site's --context).
+        const kubeconfig = parse(fs.readFileSync(lab.kubeconfig, "utf8")) as { "current-context": string; clusters: { cluster: Record<string, string> }[] };
+        assert.strictEqual(kubeconfig["current-context"], "summit");
+        assert.deepStrictEqual(Object.keys(kubeconfig.clusters[0].cluster).sort(), ["certificate-authority-data", "server"]);
+        assert.strictEqual(lab.context, "summit");
         const nodes = JSON.parse(await lab.kubectl(["get", "nodes", "-o", "json"])) as { items: { metadata: { name: string } }[] };
         assert.deepStrictEqual(nodes.items.map(n => n.metadata.name), [LAB_NODE]);
         assert.strictEqual((await lab.kubectl(["get", "crd", "applications.argoproj.io", "-o", "jsonpath={.spec.names.kind}"])), "Application");

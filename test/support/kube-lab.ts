@@ -111,13 +111,14 @@ async function makeCertificates(pki: string): Promise<void> {
     await run("openssl", ["ec", "-in", at("sa.key"), "-pubout", "-out", at("sa.pub")]);
 }
 
-function kubeconfigFor(server: string, ca: string, user: string, token: string): string {
+/** A kubeconfig with everything inline (the CA too), so its text alone is enough (a Pulumi provider's `kubeconfig`). */
+function kubeconfigFor(server: string, ca: string, user: string, token: string, context = LAB_CONTEXT): string {
     return stringify({
         apiVersion: "v1", kind: "Config",
-        clusters: [{ name: LAB_CONTEXT, cluster: { server, "certificate-authority": ca } }],
+        clusters: [{ name: context, cluster: { server, "certificate-authority-data": Buffer.from(fs.readFileSync(ca)).toString("base64") } }],
         users: [{ name: user, user: { token } }],
-        contexts: [{ name: LAB_CONTEXT, context: { cluster: LAB_CONTEXT, user } }],
-        "current-context": LAB_CONTEXT,
+        contexts: [{ name: context, context: { cluster: context, user } }],
+        "current-context": context,
     });
 }
 
@@ -387,10 +388,13 @@ export interface StartKubeLabOptions {
     keep?: boolean;
     /** How long the whole start may take (default 180 s: a loaded 2-core machine). */
     timeoutMs?: number;
+    /** The name of the admin kubeconfig's context (and cluster), e.g. a site's `--context` (default "lab"). */
+    context?: string;
 }
 
 export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<KubeLab> {
     const bin = kubeBinDir();
+    const context = opts.context ?? LAB_CONTEXT;
     for (const tool of ["kubectl", "openssl"]) {
         try { execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }); } catch { throw new Error(`the Kubernetes lab needs ${tool} on PATH`); }
     }
@@ -469,12 +473,12 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
         await waitFor("kube-apiserver /readyz", async () => (await apiGet(server, caText, tokens.admin, "/readyz")).status === 200, [etcd, apiserver]);
 
         const kubeconfig = at("kubeconfig");
-        fs.writeFileSync(kubeconfig, kubeconfigFor(server, ca, "lab-admin", tokens.admin), { mode: 0o600 });
+        fs.writeFileSync(kubeconfig, kubeconfigFor(server, ca, "lab-admin", tokens.admin, context), { mode: 0o600 });
         fs.writeFileSync(at("kcm.kubeconfig"), kubeconfigFor(server, ca, "system:kube-controller-manager", tokens.kcm), { mode: 0o600 });
         fs.writeFileSync(at("scheduler.kubeconfig"), kubeconfigFor(server, ca, "system:kube-scheduler", tokens.scheduler), { mode: 0o600 });
         fs.writeFileSync(at("stages.yaml"), stages());
         const kubectl = (args: string[], o: { input?: string } = {}) =>
-            run("kubectl", ["--kubeconfig", kubeconfig, "--context", LAB_CONTEXT, ...args], { input: o.input });
+            run("kubectl", ["--kubeconfig", kubeconfig, "--context", context, ...args], { input: o.input });
 
         // Each controller with its own service account (as kubeadm runs it): the role of
         // system:kube-controller-manager alone does not cover the controllers.
@@ -519,7 +523,7 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
             const log = at("logs", `argocd-controller-${controllers.length + 1}.log`);
             const fd = fs.openSync(log, "a");
             const child = spawn(process.execPath, [path.join(ROOT, "lab", "argocd", "start-controller.js"),
-                "--kubeconfig", kubeconfig, "--context", LAB_CONTEXT, "--source-root", path.resolve(o.sourceRoot),
+                "--kubeconfig", kubeconfig, "--context", context, "--source-root", path.resolve(o.sourceRoot),
                 ...(o.intervalMs ? ["--interval-ms", String(o.intervalMs)] : [])],
             { cwd: ROOT, env: { ...process.env, KUBECONFIG: kubeconfig }, detached: true, stdio: ["ignore", fd, fd] });
             fs.closeSync(fd);
@@ -540,7 +544,7 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
             return handle;
         };
 
-        return { dir, kubeconfig, context: LAB_CONTEXT, server, kubectl, env: { KUBECONFIG: kubeconfig }, startArgoController, stop };
+        return { dir, kubeconfig, context, server, kubectl, env: { KUBECONFIG: kubeconfig }, startArgoController, stop };
     } catch (err) {
         const logs = fs.existsSync(at("logs")) ? ` (logs: ${at("logs")})` : "";
         const message = err instanceof Error ? err.message : String(err);

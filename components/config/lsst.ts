@@ -72,12 +72,27 @@ export const lsstSystemSchema = z.strictObject({
     stopsAt: z.enum(["OFFLINE", "STANDBY"]).default("OFFLINE"),
 });
 
+/**
+ * What a sync waits for. The CSC charts (argocd-csc apps/<collector>: each child app one CSC, a Job) run
+ * Jobs as long as the CSC runs, which Argo CD reports as Progressing (gitops-engine pkg/health/health_job.go):
+ * for them the sync operation succeeding and the app Synced is the end (as `argocd app sync` waits, with
+ * watch "operation" only); every other app must also turn Healthy.
+ */
+export const SYNC_WAITS = ["synced", "healthy"] as const;
+export type SyncWait = (typeof SYNC_WAITS)[number];
+const CSC_APPS = new Set(["obssys", "auxtel", "calsys", "dmocps", "eas", "maintel", "test42"]);
+export const defaultSyncWait = (app: string): SyncWait => (CSC_APPS.has(app) ? "synced" : "healthy");
+
 /** An Argo CD application; `children: true` for an "app of apps" whose child applications are synced too. */
 const appSchema = z.union([
-    appName.transform(app => ({ app, children: false })),
-    z.strictObject({ app: appName, children: z.boolean().default(false) }),
+    appName.transform(app => ({ app, children: false, waitFor: defaultSyncWait(app) })),
+    z.strictObject({
+        app: appName,
+        children: z.boolean().default(false),
+        waitFor: z.enum(SYNC_WAITS, { error: `must be one of ${SYNC_WAITS.join(", ")}` }).optional(),
+    }).transform(a => ({ ...a, waitFor: a.waitFor ?? defaultSyncWait(a.app) })),
 ]);
-const app = (name: string, children = false) => ({ app: name, children });
+const app = (name: string, children = false) => ({ app: name, children, waitFor: defaultSyncWait(name) });
 
 /**
  * The applications of argocd-csc `bin/sync_apps.py` and `bin/helpers.py` at lsst-ts/argocd-csc
@@ -251,6 +266,8 @@ export const lsstSchema = z.strictObject({
          * By default the `--context` of lsst.kubectl.
          */
         context: z.string().regex(CONTEXT, "must be a kube context name").optional(),
+        /** The kubeconfig file of the Kubernetes provider (Argo CD syncs, the cachemachine restart); $KUBECONFIG by default. */
+        kubeconfig: nonEmpty.optional(),
         /** k8s-admin's cleanup, OSPL daemons included: `cd ~/k8s-admin && ./cleanup_all -d` (it asks `y to proceed`: answered). */
         cleanup: nonEmpty,
         /** What the cleanup deletes, checked afterwards and deleted by the fall back: cleanup_all -d's namespaces by default. */
@@ -264,10 +281,12 @@ export const lsstSchema = z.strictObject({
         app: appName.default("cachemachine"),
         namespace: nonEmpty.default("cachemachine"),
         selector: nonEmpty.default("app=cachemachine"),
+        /** The Deployment whose pods are restarted so that the new ones pull the images. */
+        deployment: appName.default("cachemachine"),
         timeoutSeconds: seconds.default(1800),
         /** The pull is complete (optional gate). */
         pulled: lsstGateSchema.optional(),
-    }).default({ app: "cachemachine", namespace: "cachemachine", selector: "app=cachemachine", timeoutSeconds: 1800 }),
+    }).default({ app: "cachemachine", namespace: "cachemachine", selector: "app=cachemachine", deployment: "cachemachine", timeoutSeconds: 1800 }),
     argocd: z.strictObject({
         namespace: nonEmpty.default("argocd"),
         /** The label that ties resources and child applications to their application. */

@@ -17,7 +17,7 @@ export interface RolloutRestartArgs {
 /**
  * `kubectl rollout restart` as a resource: the pod template's restartedAt annotation, applied by
  * server-side apply; the provider's Deployment await then waits until the new pods are ready and the
- * old ones gone.
+ * old ones gone. The status it ended on goes to the step's runner.
  */
 export function rolloutRestartResource(a: RolloutRestartArgs): ResourceExec {
     return {
@@ -29,5 +29,6 @@ export function rolloutRestartResource(a: RolloutRestartArgs): ResourceExec {
             },
             spec: { template: { metadata: { annotations: { [RESTARTED_AT]: a.marker } } } },
         }, { ...opts, provider: a.provider }),
+        params: r => ({ observed: (r as k8s.apps.v1.DeploymentPatch).status }),
     };
 }

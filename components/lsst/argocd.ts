@@ -80,19 +80,19 @@ export type SyncProgress =
  * (unique per request); where Argo CD kept no reason, ours is one that started after the one that
  * was there before we asked.
  */
-export function syncProgress(s: AppState, ours: { reason: string; previousStartedAt?: string }): SyncProgress {
+export function syncProgress(s: AppState, ours: { reason: string; previousStartedAt?: string }, needsHealthy = true): SyncProgress {
     const mine = s.reason !== undefined
         ? s.reason === ours.reason
         : s.startedAt !== undefined && s.startedAt !== ours.previousStartedAt;
     if (!mine) return syncNotStarted(s);
-    return syncOutcome(s);
+    return syncOutcome(s, needsHealthy);
 }
 
 function syncNotStarted(s: AppState): SyncProgress {
     return { done: false, state: s, describe: `sync requested, not started yet; sync=${s.sync} health=${s.health}` };
 }
 
-function syncOutcome(s: AppState): SyncProgress {
+function syncOutcome(s: AppState, needsHealthy: boolean): SyncProgress {
     const status = `sync=${s.sync} health=${s.health}${s.healthMessage ? ` (${s.healthMessage})` : ""}`;
     if (s.operationPending || !s.phase || !TERMINAL_PHASES.includes(s.phase)) {
         return { done: false, state: s, describe: `operation ${s.phase ?? "pending"}${s.message ? `: ${s.message}` : ""}; ${status}` };
@@ -100,7 +100,7 @@ function syncOutcome(s: AppState): SyncProgress {
     if (s.phase !== "Succeeded") {
         return { done: false, failed: `sync ${s.phase}${s.message ? `: ${s.message}` : ""}`, state: s, describe: status };
     }
-    if (s.sync === "Synced" && s.health === "Healthy") return { done: true, state: s };
+    if (s.sync === "Synced" && (!needsHealthy || s.health === "Healthy")) return { done: true, state: s };
     return { done: false, state: s, describe: `operation Succeeded; ${status}` };
 }
 

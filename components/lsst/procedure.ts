@@ -2,8 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { Sequence, Step, StepDef } from "../core";
 import { GateSettings, operatorGate } from "../gates";
 import {
-    CLEANUP_LOVE_COVERS, containersOf, LsstConfig, LsstServiceConfig, LsstSystemConfig, LsstVariations, lsstVariations, lovesSynced, systemSlug,
+    CLEANUP_LOVE_COVERS, containersOf, kubeContext, LsstConfig, LsstServiceConfig, LsstSystemConfig, LsstVariations, lsstVariations, lovesSynced, systemSlug,
 } from "../config/lsst";
+import { clusterProvider } from "../kubernetes/cluster";
 import { cscCommand, cscParts, Probe } from "./probes";
 import * as steps from "./steps";
 
@@ -99,7 +100,12 @@ export class LsstSiteUpgrade extends pulumi.ComponentResource {
 
         shutdown(flow, c, v, production);
         configuration(flow, c);
-        deployment(flow, c, site, args.slackWebhook, args.gates ?? { runKey: args.runKey, timeoutSeconds: 3600, preApproved: [] });
+        const cluster: steps.SiteCluster = {
+            provider: clusterProvider(`${name}-cluster`, { context: kubeContext(c), kubeconfigPath: c.kubernetes.kubeconfig }, { parent: this }),
+            runKey: args.runKey,
+            stack: pulumi.getStack(),
+        };
+        deployment(flow, c, site, args.slackWebhook, args.gates ?? { runKey: args.runKey, timeoutSeconds: 3600, preApproved: [] }, cluster);
         monitoring(flow, c, site, production, args.slackWebhook);
 
         this.steps = seq;
@@ -213,15 +219,16 @@ function configuration(flow: Flow, c: LsstConfig): void {
         steps.configUpdate(c, `Update the configuration repositories on ${h.host}`, h.command, { host: h.host })]));
 }
 
-function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Input<string> | undefined, gates: GateSettings): void {
+function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Input<string> | undefined, gates: GateSettings,
+    cluster: steps.SiteCluster): void {
     // Where sync_apps.py pauses for a person to type go, an operator gate waits (components/gates).
     // Each follows the probe-gate that checks what the operator looks at (the gate every later wave waits for).
     const go = (id: string, title: string, what: string, look: string[]) => flow.add(...operatorGate(id, gates, { title, what, look }));
     // 6.1 Nublado: sync cachemachine, then restart its pod so that the new one pulls the images.
     let wave = 0;
-    flow.add(`deploy-argocd-${c.nublado.app}`, steps.argocdSync(c, { app: c.nublado.app, children: false }, wave));
-    flow.add("deploy-nublado-restart", steps.podRestart(c, `Delete the running ${c.nublado.app} pod so that a new one starts`,
-        c.nublado.namespace, c.nublado.selector, c.nublado.timeoutSeconds));
+    flow.add(`deploy-argocd-${c.nublado.app}`, steps.argocdSync(c, { app: c.nublado.app, children: false, waitFor: "healthy" }, wave, cluster));
+    flow.add("deploy-nublado-restart", steps.rolloutRestart(c,
+        `Restart the ${c.nublado.deployment} pods (kubectl rollout restart) so that new ones start and pull the images`, cluster));
     if (c.nublado.pulled) flow.add("deploy-nublado-pulled", steps.configuredGate(c, "The Nublado pull is complete", "the Nublado pull is complete", c.nublado.pulled));
     // 6.2 The main OSPL daemon on bare metal, verified by "daemon ready" in its log.
     const d = c.mainDaemon;
@@ -234,12 +241,12 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
     // pause between them). Where sync_apps.py pauses, the gate's check comes first (a probe-gate, which
     // every later wave waits for), then the operator's go.
     wave++;
-    for (const a of c.argocd.minimal) flow.add(`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave));
+    for (const a of c.argocd.minimal) flow.add(`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave, cluster));
     flow.add("deploy-daemons-ready", steps.configuredGate(c, "Check that the daemons are ready", "the OSPL daemons are ready", c.gates.daemonsReady));
     go("deploy-go-producers", "Type go in sync_apps.py to move on to syncing the kafka-producers app",
         "the logs of the OSPL daemons in the Argo CD UI: the daemons are ready", c.argocd.minimal.map(a => `Argo CD UI: ${a.app}`));
     wave++;
-    flow.fork(c.argocd.producers.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
+    flow.fork(c.argocd.producers.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave, cluster)]));
     flow.add("deploy-producers-running", steps.configuredGate(c, "Check that every kafka producer is Running", "every kafka producer is Running",
         c.gates.producersRunning));
     // 6.4 LOVE: on Kubernetes (sync_apps.py pauses after love), or on bare metal (--no-sync=love): its
@@ -249,7 +256,7 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
         go("deploy-go-love", "Type go in sync_apps.py to move on to syncing the love apps",
             "the logs of the kafka producers say Running at the bottom", obssysLook);
         wave++;
-        flow.fork(c.argocd.love.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
+        flow.fork(c.argocd.love.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave, cluster)]));
         flow.add("deploy-love-running", steps.configuredGate(c, "Check that the love apps are running", "the love apps are running",
             c.gates.loveRunning!));
         obssysLook = c.argocd.love.map(a => `Argo CD UI: ${a.app}`);
@@ -262,7 +269,7 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
     go("deploy-go-obssys", "Type go in sync_apps.py to move on to syncing the obssys apps",
         lovesSynced(c) ? "the love apps are running" : "the kafka producers are Running and LOVE on bare metal is up", obssysLook);
     wave++;
-    flow.fork(c.argocd.obssys.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
+    flow.fork(c.argocd.obssys.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave, cluster)]));
     flow.add("deploy-obssys-running", steps.configuredGate(c, "Verify that the obssys containers are running", "the obssys containers are running",
         c.gates.obssysRunning));
     // 6.6 The minimal system is up: the system principals may start their daemons and CSCs.
@@ -275,7 +282,7 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
             "the obssys containers are pulling and running in the Argo CD UI", c.argocd.obssys.map(a => `Argo CD UI: ${a.app}`));
     }
     wave++;
-    flow.fork(c.argocd.rest.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave)]));
+    flow.fork(c.argocd.rest.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave, cluster)]));
     // 6.8 The bare-metal deployments: each machine's OSPL daemon first, then the services.
     const [services, daemons] = byRole(c.bareMetal.services);
     flow.chains(daemons.map(s => serviceAction(c, `deploy-baremetal-${s.service}-${systemSlug(s.host)}`, s, "start",

@@ -1,7 +1,10 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StepDef } from "../core";
+import { argoSyncResource, syncRunId } from "../kubernetes/argocd-sync";
+import { rolloutRestartResource } from "../kubernetes/rollout-restart";
 import { shellQuote } from "../core/shell-quote";
-import { kubeContext, LsstCleanupCover, LsstConfig, LsstGateConfig } from "../config/lsst";
+import { kubeContext, LsstCleanupCover, LsstConfig, LsstGateConfig, SyncWait } from "../config/lsst";
 import { cscCommand, describeProbe, fill, Probe } from "./probes";
 
 /**
@@ -10,7 +13,14 @@ import { cscCommand, describeProbe, fill, Probe } from "./probes";
  * fall back, notifications) run the project's step runner (cli/step/lsst.ts).
  */
 
-export type AppRef = { app: string; children: boolean };
+export type AppRef = { app: string; children: boolean; waitFor: SyncWait };
+
+/** The site's cluster, as the Kubernetes steps reach it: its provider, and what marks this run's operations. */
+export interface SiteCluster {
+    provider: k8s.Provider;
+    runKey: pulumi.Input<string>;
+    stack: string;
+}
 
 function runner(kind: string, title: string, params: Record<string, pulumi.Input<unknown>>,
     environment?: Record<string, pulumi.Input<string>>): StepDef {
@@ -144,25 +154,56 @@ export function configUpdate(c: LsstConfig, title: string, command: string, para
     return shell("config-update", title, siteCommand(c, command, params.host ? { host: String(params.host) } : {}), params);
 }
 
-/** Sync one Argo CD application (and the children of an app of apps), then wait for the sync. */
-export function argocdSync(c: LsstConfig, a: AppRef, wave: number): StepDef {
+/**
+ * Sync one Argo CD application: the step's Kubernetes patch sets the sync operation and the provider
+ * awaits its end (components/kubernetes/argocd-sync.ts); the step runner then judges where the await
+ * ended (Argo CD's message when the sync failed) and syncs the children of an app of apps, which exist
+ * only once their parent is synced.
+ */
+export function argocdSync(c: LsstConfig, a: AppRef, wave: number, cluster: SiteCluster): StepDef {
     const children = a.children ? " and its child applications" : "";
-    return runner("argocd-sync", `Sync ${a.app}${children} (wave ${wave}) and wait until Synced and Healthy`, {
-        app: a.app,
-        wave,
-        children: a.children,
-        namespace: c.argocd.namespace,
-        instanceLabel: c.argocd.instanceLabel,
-        kubectl: c.kubectl,
-        timeoutSeconds: c.argocd.timeoutSeconds,
-        prune: c.argocd.prune,
-        ...(c.argocd.revision ? { revision: c.argocd.revision } : {}),
-    });
+    const until = a.waitFor === "synced" ? "its sync succeeded (its CSC Jobs keep running)" : "Synced and Healthy";
+    const run = pulumi.output(cluster.runKey).apply(k => syncRunId([cluster.stack, k, a.app]));
+    return {
+        kind: "argocd-sync",
+        title: `Sync ${a.app}${children} (wave ${wave}) and wait until ${until}`,
+        params: {
+            app: a.app,
+            wave,
+            children: a.children,
+            waitFor: a.waitFor,
+            namespace: c.argocd.namespace,
+            instanceLabel: c.argocd.instanceLabel,
+            kubectl: c.kubectl,
+            timeoutSeconds: c.argocd.timeoutSeconds,
+            prune: c.argocd.prune,
+            ...(c.argocd.revision ? { revision: c.argocd.revision } : {}),
+        },
+        resource: argoSyncResource({
+            app: a.app, namespace: c.argocd.namespace, run, initiatedBy: "upgrade-as-code",
+            reason: pulumi.interpolate`${cluster.stack} ${cluster.runKey} ${a.app}`, needs: a.waitFor,
+            timeoutSeconds: c.argocd.timeoutSeconds, revision: c.argocd.revision, prune: c.argocd.prune, provider: cluster.provider,
+        }),
+        runner: {},
+    };
 }
 
-/** Delete the running pods of a deployment and wait for a new one to be Ready. */
-export function podRestart(c: LsstConfig, title: string, namespace: string, selector: string, timeoutSeconds: number): StepDef {
-    return runner("k8s-pod-restart", title, { kubectl: c.kubectl, namespace, selector, timeoutSeconds });
+/**
+ * Restart a Deployment's pods so that the new ones pull the images: `kubectl rollout restart` as a
+ * Kubernetes patch, which the provider awaits until the new pods are ready.
+ */
+export function rolloutRestart(c: LsstConfig, title: string, cluster: SiteCluster): StepDef {
+    const n = c.nublado;
+    return {
+        kind: "k8s-pod-restart",
+        title,
+        params: { namespace: n.namespace, deployment: n.deployment, timeoutSeconds: n.timeoutSeconds },
+        resource: rolloutRestartResource({
+            deployment: n.deployment, namespace: n.namespace, timeoutSeconds: n.timeoutSeconds, provider: cluster.provider,
+            marker: pulumi.interpolate`${cluster.stack}/${cluster.runKey}`,
+        }),
+        runner: {},
+    };
 }
 
 /** A message to the site's Slack channel (through the webhook when one is configured). */

@@ -365,12 +365,20 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         }
     });
 
-    it("registers nothing but steps and their command resources, and no invoke: preview runs nothing", async () => {
+    it("registers steps, their command resources and the site's Kubernetes patches, and no invoke: preview runs nothing", async () => {
         const run = await build(lsstRaw("tts"));
         const types = new Set(run.registrations.map(r => r.type));
-        for (const t of types) assert.ok(/^(upgrade:step:[A-Za-z0-9]+|upgrade:lsst:SiteUpgrade|command:local:Command)$/.test(t), `unexpected resource type ${t}`);
+        for (const t of types) {
+            assert.ok(/^(upgrade:step:[A-Za-z0-9]+|upgrade:lsst:SiteUpgrade|command:local:Command|pulumi:providers:kubernetes|kubernetes:argoproj.io\/v1alpha1:ApplicationPatch|kubernetes:apps\/v1:DeploymentPatch)$/.test(t),
+                `unexpected resource type ${t}`);
+        }
         assert.ok(!types.has("command:remote:Command"));
-        assert.ok(![...types].some(t => t.startsWith("kubernetes:") || t.startsWith("docker:")));
+        assert.ok(![...types].some(t => t.startsWith("docker:")));
+        // One provider for the site; one Application patch per sync step, one Deployment patch for the restart.
+        const of = (type: string) => run.registrations.filter(r => r.type === type).map(r => r.name).sort();
+        assert.deepEqual(of("pulumi:providers:kubernetes"), ["lsst-site-upgrade-cluster"]);
+        assert.deepEqual(of("kubernetes:argoproj.io/v1alpha1:ApplicationPatch"), run.steps.filter(s => s.kind === "argocd-sync").map(s => s.id).sort());
+        assert.deepEqual(of("kubernetes:apps/v1:DeploymentPatch"), ["deploy-nublado-restart"]);
         assert.deepEqual(run.invokes, []);
         assert.equal(commandNames(run).length, run.steps.length);
         // Runner steps run the step runner; shell steps run their configured command with bash.

@@ -12,6 +12,8 @@ interface SyncOptions {
     prune: boolean;
     /** Unique per request: recorded in the operation so that ours is told from any earlier one. */
     reason: string;
+    /** Healthy too, or Synced is enough (CSC apps: their Jobs keep running, and so Progressing). */
+    needsHealthy: boolean;
     deadline: number;
     log: (line: string) => void;
 }
@@ -43,6 +45,7 @@ export async function syncApplication(k: Kubectl, name: string, o: SyncOptions):
     await k.ok(["patch", APPLICATION, name, "-n", o.namespace, "--type", "merge", "-p", patch]);
     o.log(`${name}: sync requested (${k.line(["patch", APPLICATION, name, "-n", o.namespace, "--type", "merge", "-p", patch])})`);
     const started = Date.now();
+    const goal = o.needsHealthy ? "Synced and Healthy" : "Synced";
     const r = await pollUntilReady(async () => {
         try {
             s = await getApp(k, name, o.namespace);
@@ -50,11 +53,11 @@ export async function syncApplication(k: Kubectl, name: string, o: SyncOptions):
             if (err instanceof StepFailure) throw err;
             return { ready: false, state: `cannot read the application: ${(err as Error).message}` };
         }
-        const p = syncProgress(s, { reason: o.reason, previousStartedAt });
+        const p = syncProgress(s, { reason: o.reason, previousStartedAt }, o.needsHealthy);
         if (!p.done && p.failed) throw new StepFailure(`${name}: ${p.failed} (${p.describe})`);
-        return { ready: p.done, state: p.done ? `Synced and Healthy${s.revision ? ` at ${s.revision.slice(0, 12)}` : ""}` : p.describe };
+        return { ready: p.done, state: p.done ? `${goal}${s.revision ? ` at ${s.revision.slice(0, 12)}` : ""}` : p.describe };
     }, { timeoutMs: Math.max(0, o.deadline - Date.now()), what: name, log: o.log });
-    if (!r.ready) throw new StepFailure(`${name} is not Synced and Healthy after ${seconds(Date.now() - started)} s: ${r.last.state}`);
+    if (!r.ready) throw new StepFailure(`${name} is not ${goal} after ${seconds(Date.now() - started)} s: ${r.last.state}`);
     return s;
 }
 
@@ -75,6 +78,7 @@ export async function argocdSync(ctx: StepContext): Promise<Record<string, unkno
         namespace,
         revision: typeof ctx.params.revision === "string" ? ctx.params.revision : undefined,
         prune: ctx.params.prune === true,
+        needsHealthy: ctx.params.waitFor !== "synced",
         reason: `${ctx.stack ?? "upgrade"}/${ctx.id} ${new Date().toISOString()} ${process.pid}`,
         deadline: Date.now() + timeoutSeconds * 1000,
         log: ctx.log,
@@ -84,7 +88,7 @@ export async function argocdSync(ctx: StepContext): Promise<Record<string, unkno
     if (ctx.params.observed !== undefined) {
         // The sync was the step's Kubernetes patch, awaited by the provider: judge where its await ended.
         const run = param(ctx, "run", isString, "the run id of the sync");
-        const v = syncVerdict(app, ctx.params.observed, run, ctx.params.needs !== "synced");
+        const v = syncVerdict(app, ctx.params.observed, run, o.needsHealthy);
         if (!v.ok) throw new StepFailure(v.problem);
         parent = v.state;
         ctx.log(`${app}: sync Succeeded; sync=${parent.sync} health=${parent.health}`);
@@ -102,7 +106,7 @@ export async function argocdSync(ctx: StepContext): Promise<Record<string, unkno
         const results = await Promise.allSettled(names.map(n => syncApplication(k, n, o)));
         const failed = results.map((r, i) => (r.status === "rejected" ? `${names[i]}: ${(r.reason as Error).message}` : undefined))
             .filter((x): x is string => x !== undefined);
-        if (failed.length) throw new StepFailure(`${failed.length} of ${names.length} child applications of ${app} are not Synced and Healthy:\n  ${failed.join("\n  ")}`);
+        if (failed.length) throw new StepFailure(`${failed.length} of ${names.length} child applications of ${app} are not ${o.needsHealthy ? "Synced and Healthy" : "Synced"}:\n  ${failed.join("\n  ")}`);
         synced.push(...names);
     }
     return { app, wave, synced, revision: parent.revision ?? null };

@@ -1,10 +1,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { isNumber, isString, param, StepContext, StepFailure } from "../context";
+import { isString, param, StepContext, StepFailure } from "../context";
 import { failure, sh } from "./exec";
-import { Kubectl, podReady } from "./kubectl";
-import { pollUntilReady } from "./poll";
+import { Kubectl } from "./kubectl";
 
 /** What a cleanup may delete: workloads (and LOVE's autoscalers), never an Argo CD Application. */
 export const CLEANUP_KINDS = ["job", "deployment", "daemonset", "hpa"];
@@ -94,27 +93,20 @@ export async function k8sCleanup(ctx: StepContext): Promise<Record<string, unkno
     return { method: "fallback", scriptError: script, checked: covers.map(where), left: [] };
 }
 
-/** `k8s-pod-restart`: delete the running pods, then wait for a new pod to be Running and ready. */
+/**
+ * `k8s-pod-restart`: the restart was the step's Kubernetes patch (`kubectl rollout restart`'s annotation),
+ * awaited by the provider until the rollout was done; this reports the Deployment's state it ended on,
+ * and refuses one that is not fully rolled out (which the await should never let through).
+ */
 export async function podRestart(ctx: StepContext): Promise<Record<string, unknown>> {
     const namespace = param(ctx, "namespace", isString, "a namespace");
-    const selector = param(ctx, "selector", isString, "a label selector");
-    const timeoutSeconds = param(ctx, "timeoutSeconds", isNumber, "a number of seconds");
-    const k = new Kubectl(param(ctx, "kubectl", isString, "a kubectl command line"), ctx.env);
-    const old = (await k.list("pods", namespace, selector)).map(p => String(p.metadata?.name));
-    if (old.length) {
-        await k.ok(["delete", "pod", ...old, "-n", namespace, "--wait=false"]);
-        ctx.log(`deleted ${old.join(", ")}`);
-    } else {
-        ctx.log(`no pod ${selector} in ${namespace}: waiting for one to start`);
+    const deployment = param(ctx, "deployment", isString, "a Deployment name");
+    const o = (ctx.params.observed && typeof ctx.params.observed === "object" ? ctx.params.observed : {}) as Record<string, unknown>;
+    const n = (k: string) => (typeof o[k] === "number" ? o[k] as number : 0);
+    const state = { replicas: n("replicas"), updatedReplicas: n("updatedReplicas"), readyReplicas: n("readyReplicas"), availableReplicas: n("availableReplicas") };
+    if (state.replicas < 1 || state.updatedReplicas < state.replicas || state.availableReplicas < state.replicas) {
+        throw new StepFailure(`${namespace}/${deployment} is not rolled out: ${JSON.stringify(state)}`);
     }
-    let fresh: string[] = [];
-    const r = await pollUntilReady(async () => {
-        const pods = await k.list("pods", namespace, selector).catch(() => []);
-        const news = pods.filter(p => !old.includes(String(p.metadata?.name)));
-        fresh = news.filter(podReady).map(p => String(p.metadata?.name));
-        const seen = pods.map(p => `${p.metadata?.name} (${old.includes(String(p.metadata?.name)) ? "old, " : ""}${p.status?.phase ?? "?"}${podReady(p) ? ", ready" : ""})`);
-        return { ready: fresh.length > 0, state: seen.length ? seen.join(", ") : "no pods", notReady: fresh.length ? [] : [`no new ready pod ${selector}`] };
-    }, { timeoutMs: timeoutSeconds * 1000, what: `${namespace}/${selector}`, log: ctx.log });
-    if (!r.ready) throw new StepFailure(`no new pod ${selector} in ${namespace} is ready after ${timeoutSeconds} s: ${r.last.state}`);
-    return { deleted: old, started: fresh };
+    ctx.log(`${namespace}/${deployment}: ${state.updatedReplicas} new pod(s) ready`);
+    return { namespace, deployment, ...state };
 }

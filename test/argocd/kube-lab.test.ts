@@ -28,6 +28,11 @@ describe("the Kubernetes lab (test/support/kube-lab.ts)", function () {
         assert.strictEqual(lab.context, "summit");
         const nodes = JSON.parse(await lab.kubectl(["get", "nodes", "-o", "json"])) as { items: { metadata: { name: string } }[] };
         assert.deepStrictEqual(nodes.items.map(n => n.metadata.name), [LAB_NODE]);
+        // Its kubelet endpoint is kwok's server on loopback (test/argocd/pod-logs.test.ts reads logs through it).
+        const node = JSON.parse(await lab.kubectl(["get", "node", LAB_NODE, "-o", "json"])) as
+            { status: { addresses: { type: string; address: string }[]; daemonEndpoints: { kubeletEndpoint: { Port: number } } } };
+        assert.deepStrictEqual(node.status.addresses, [{ type: "InternalIP", address: "127.0.0.1" }]);
+        assert.ok(node.status.daemonEndpoints.kubeletEndpoint.Port > 0);
         assert.strictEqual((await lab.kubectl(["get", "crd", "applications.argoproj.io", "-o", "jsonpath={.spec.names.kind}"])), "Application");
         assert.strictEqual((await lab.kubectl(["get", "namespace", "argocd", "-o", "jsonpath={.status.phase}"])), "Active");
         await assert.rejects(lab.kubectl(["get", "configmap", "nothing-here", "-n", "default"]), /NotFound.*"nothing-here" not found/);

@@ -7,6 +7,7 @@
  *   const lab = await startKubeLab();            // in before()
  *   await lab.kubectl(["get", "nodes"]);
  *   const argo = await lab.startArgoController({ sourceRoot });   // lab/argocd/controller.ts, its own process
+ *   await lab.podLogs([{ namespace: "ospl-daemon", lines: ["daemon ready"] }]);   // what `kubectl logs` shows
  *   await lab.stop();                             // in after(): every process, then the folder
  *
  * Every server runs in its own process group (its PID is the group's), logs to DIR/logs/<name>.log and is
@@ -33,6 +34,25 @@ export const JOB_COMPLETES = "lab.upgrade-as-code/job-completes";
 /** Pods of a Job carrying this annotation (value "true") fail with exit code 1. */
 export const JOB_FAILS = "lab.upgrade-as-code/job-fails";
 
+/**
+ * What `kubectl logs` shows for pods of a namespace (every pod, also those created later), or for one pod by
+ * name. kwok matches its log rules by namespace and pod name only (kwok v0.8.0
+ * pkg/apis/internalversion/object_selector.go), so there is no label selector. A pod's rule wins over its
+ * namespace's; every container of a matched pod has the same lines. A pod no rule matches has no log:
+ * `kubectl logs` fails (kwok: "no logs found for container ...").
+ */
+export interface PodLogRule {
+    namespace: string;
+    pod?: string;
+    lines: string[];
+}
+
+/** The logs the LSST runbook's gates read: OSPL daemons say "daemon ready", kafka producers end with "Running". */
+export const LSST_POD_LOGS: PodLogRule[] = [
+    { namespace: "ospl-daemon", lines: ["ospl-daemon: starting the domain", "daemon ready"] },
+    { namespace: "kafka-producers", lines: ["kafka producer: connecting to the broker", "Running"] },
+];
+
 export interface KubeLab {
     dir: string;
     /** A kubeconfig file whose current context is `context` (admin: a token in system:masters). */
@@ -44,6 +64,11 @@ export interface KubeLab {
     kubectl(args: string[], opts?: { input?: string }): Promise<string>;
     /** KUBECONFIG for child processes. */
     env: Record<string, string>;
+    /**
+     * Gives pods their logs (see PodLogRule); a rule replaces an earlier one for the same namespace (or pod).
+     * Resolves once kwok serves the lines. A rule naming a pod needs its namespace to exist.
+     */
+    podLogs(rules: PodLogRule[]): Promise<void>;
     /** Starts lab/argocd/controller.ts against the lab (stopped by stop() too). */
     startArgoController(opts: ArgoControllerOptions): Promise<ArgoController>;
     stop(): Promise<void>;
@@ -96,7 +121,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string; input?: string; 
     });
 }
 
-/** A CA, the API server's serving certificate (loopback and the in-cluster names) and the service-account key pair. */
+/** A CA, the serving certificates of the API server (loopback and the in-cluster names) and of kwok's server, and the service-account key pair. */
 async function makeCertificates(pki: string): Promise<void> {
     fs.mkdirSync(pki, { recursive: true });
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -107,6 +132,11 @@ async function makeCertificates(pki: string): Promise<void> {
         + "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n");
     await run("openssl", ["x509", "-req", "-in", at("apiserver.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial",
         "-out", at("apiserver.crt"), "-days", "30", "-extfile", at("apiserver.ext")]);
+    // kwok's server stands in for the node's kubelet: the API server connects to it on loopback (the node's InternalIP).
+    await run("openssl", ["req", "-new", ...ec, "-keyout", at("kubelet.key"), "-out", at("kubelet.csr"), "-subj", `/CN=${LAB_NODE}`]);
+    fs.writeFileSync(at("kubelet.ext"), `subjectAltName=IP:127.0.0.1,DNS:${LAB_NODE}\nextendedKeyUsage=serverAuth\n`);
+    await run("openssl", ["x509", "-req", "-in", at("kubelet.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial",
+        "-out", at("kubelet.crt"), "-days", "30", "-extfile", at("kubelet.ext")]);
     await run("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", at("sa.key")]);
     await run("openssl", ["ec", "-in", at("sa.key"), "-pubout", "-out", at("sa.pub")]);
 }
@@ -189,6 +219,11 @@ ${nodeConditions}
       {{ with NodeName }}
       - address: {{ . | Quote }}
         type: Hostname
+      {{ end }}
+      {{ with NodePort }}
+      daemonEndpoints:
+        kubeletEndpoint:
+          Port: {{ . }}
       {{ end }}
       allocatable:
         cpu: 1k
@@ -331,6 +366,37 @@ spec:
 `;
 }
 
+/**
+ * kwok's Logs and ClusterLogs kinds (kwok.x-k8s.io/v1alpha1, names and scopes as kwok v0.8.0
+ * kustomize/crd/bases declares them), which kwok watches with --enable-crds: rules change while it runs
+ * (a --config file is read once at start, and restarting kwok while pods exist breaks their status patches).
+ */
+function logRuleCrds(): string {
+    const crd = (kind: string, plural: string, scope: string) => ({
+        apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
+        metadata: { name: `${plural}.kwok.x-k8s.io` },
+        spec: {
+            group: "kwok.x-k8s.io", scope,
+            names: { kind, listKind: `${kind}List`, plural, singular: plural },
+            versions: [{
+                name: "v1alpha1", served: true, storage: true, subresources: { status: {} },
+                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+            }],
+        },
+    });
+    return [crd("ClusterLogs", "clusterlogs", "Cluster"), crd("Logs", "logs", "Namespaced")].map(o => stringify(o)).join("---\n");
+}
+
+/** A container log file as the kubelet's CRI runtime writes it (what kwok reads): `<time> stdout F <line>`. */
+function criLog(lines: string[], time = new Date()): string {
+    const bad = lines.find(l => /[\r\n]/.test(l));
+    if (bad !== undefined) throw new Error(`a pod log line cannot hold a line break: ${JSON.stringify(bad)}`);
+    return lines.map(l => `${time.toISOString()} stdout F ${l}\n`).join("");
+}
+
+/** The pod name kwok is asked for to see a namespace's rule served (kwok answers for any name). */
+const LOG_PROBE_POD = "lab-log-rule-probe";
+
 interface Server {
     name: string;
     pid: number;
@@ -381,6 +447,19 @@ function apiGet(server: string, ca: string, token: string, urlPath: string): Pro
     });
 }
 
+/** A GET on kwok's server (no authentication): the status code and body, or 0 when it does not answer. */
+function kwokGet(base: string, ca: string, urlPath: string): Promise<{ status: number; body: string }> {
+    return new Promise(resolve => {
+        const req = https.get(`${base}${urlPath}`, { ca, timeout: 5000 }, res => {
+            let body = "";
+            res.on("data", c => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", () => resolve({ status: 0, body: "" }));
+        req.on("timeout", () => req.destroy());
+    });
+}
+
 export interface StartKubeLabOptions {
     /** The lab's folder (made when missing); a new temporary folder by default. stop() removes it. */
     dir?: string;
@@ -390,6 +469,8 @@ export interface StartKubeLabOptions {
     timeoutMs?: number;
     /** The name of the admin kubeconfig's context (and cluster), e.g. a site's `--context` (default "lab"). */
     context?: string;
+    /** Pod log rules given at start (lab.podLogs), e.g. LSST_POD_LOGS; none by default. */
+    podLogs?: PodLogRule[];
 }
 
 export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<KubeLab> {
@@ -433,11 +514,11 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
     };
 
     try {
-        const waitFor = async (what: string, check: () => Promise<boolean>, watched: Server[]): Promise<void> => {
+        const waitFor = async (what: string, check: () => Promise<boolean>, watched: Server[], until = deadline): Promise<void> => {
             while (!(await check())) {
                 const dead = watched.find(s => s.done);
                 if (dead) throw new Error(`${dead.name} exited while waiting for ${what}:\n${logTail(at("logs", `${dead.name}.log`))}`);
-                if (Date.now() > deadline) throw new Error(`the Kubernetes lab timed out waiting for ${what} (logs in ${at("logs")})`);
+                if (Date.now() > until) throw new Error(`the Kubernetes lab timed out waiting for ${what} (logs in ${at("logs")})`);
                 await sleep(200);
             }
         };
@@ -451,7 +532,7 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
             `${tokens.scheduler},system:kube-scheduler,system:kube-scheduler`,
         ].join("\n") + "\n", { mode: 0o600 });
 
-        const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+        const [etcdClient, etcdPeer, apiPort, kubeletPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
         const etcd = startServer("etcd", [
             "--name", "lab", "--data-dir", at("etcd"), "--unsafe-no-fsync",
             "--listen-client-urls", `http://127.0.0.1:${etcdClient}`, "--advertise-client-urls", `http://127.0.0.1:${etcdClient}`,
@@ -468,6 +549,10 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
             `--service-account-key-file=${at("pki", "sa.pub")}`, `--service-account-signing-key-file=${at("pki", "sa.key")}`,
             "--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none", "--allow-privileged=true",
             `--cert-dir=${at("pki")}`, "--profiling=false",
+            // `kubectl logs` goes through the API server to the node's kubelet endpoint, here kwok's server on
+            // loopback: by the node's InternalIP only (the default order tries a Hostname first), its certificate checked
+            // against the lab's CA (without a CA the API server would not check it at all).
+            "--kubelet-preferred-address-types=InternalIP", `--kubelet-certificate-authority=${ca}`,
         ]);
         const caText = fs.readFileSync(ca, "utf8");
         await waitFor("kube-apiserver /readyz", async () => (await apiGet(server, caText, tokens.admin, "/readyz")).status === 200, [etcd, apiserver]);
@@ -479,6 +564,9 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
         fs.writeFileSync(at("stages.yaml"), stages());
         const kubectl = (args: string[], o: { input?: string } = {}) =>
             run("kubectl", ["--kubeconfig", kubeconfig, "--context", context, ...args], { input: o.input });
+        // kwok lists its log rules when it starts: their kinds must be served by then.
+        await kubectl(["apply", "-f", "-"], { input: logRuleCrds() });
+        await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/clusterlogs.kwok.x-k8s.io", "crd/logs.kwok.x-k8s.io"]);
 
         // Each controller with its own service account (as kubeadm runs it): the role of
         // system:kube-controller-manager alone does not cover the controllers.
@@ -491,9 +579,15 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
         ]);
         const scheduler = startServer("kube-scheduler", [`--kubeconfig=${at("scheduler.kubeconfig")}`, "--leader-elect=false", "--secure-port=0"]);
         // kwok reads ~/.kwok/kwok.yaml when it exists: a HOME of the lab's own keeps an operator's config out.
+        // Its server is the fake node's kubelet (container logs): the node's InternalIP and kubelet port are
+        // its address, set by the node-initialize stage from --node-ip and --node-port.
         const kwok = startServer("kwok", [
-            `--kubeconfig=${kubeconfig}`, "--manage-all-nodes=true", `--config=${at("stages.yaml")}`, "--cidr=10.244.0.0/16", "--node-ip=10.250.0.1",
+            `--kubeconfig=${kubeconfig}`, "--manage-all-nodes=true", `--config=${at("stages.yaml")}`, "--cidr=10.244.0.0/16",
+            "--node-ip=127.0.0.1", `--node-port=${kubeletPort}`, `--server-address=127.0.0.1:${kubeletPort}`,
+            `--tls-cert-file=${at("pki", "kubelet.crt")}`, `--tls-private-key-file=${at("pki", "kubelet.key")}`,
+            "--enable-crds=ClusterLogs,Logs",
         ], { ...process.env, HOME: dir });
+        const kubelet = `https://127.0.0.1:${kubeletPort}`;
         const all = [etcd, apiserver, kcm, scheduler, kwok];
 
         await kubectl(["apply", "-f", "-"], { input: stringify({
@@ -518,6 +612,34 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
         }, all);
         await waitFor("the default service account", async () =>
             (await apiGet(server, caText, tokens.admin, "/api/v1/namespaces/default/serviceaccounts/default")).status === 200, all);
+        await waitFor("kwok's server", async () => (await kwokGet(kubelet, caText, "/healthz")).status === 200, all);
+
+        fs.mkdirSync(at("pod-logs"), { recursive: true });
+        const podLogs = async (rules: PodLogRule[]): Promise<void> => {
+            for (const rule of rules) {
+                // Namespace and pod names are DNS names: no slashes, and "_" cannot occur in either.
+                const file = at("pod-logs", rule.pod ? `${rule.namespace}_${rule.pod}.log` : `${rule.namespace}.log`);
+                // Written whole, then renamed: kwok may be reading the old one.
+                fs.writeFileSync(`${file}.new`, criLog(rule.lines));
+                fs.renameSync(`${file}.new`, file);
+                const logs = [{ logsFile: file }];
+                await kubectl(["apply", "-f", "-"], { input: JSON.stringify(rule.pod
+                    ? { apiVersion: "kwok.x-k8s.io/v1alpha1", kind: "Logs", metadata: { name: rule.pod, namespace: rule.namespace }, spec: { logs } }
+                    : { apiVersion: "kwok.x-k8s.io/v1alpha1", kind: "ClusterLogs", metadata: { name: `lab-namespace-${rule.namespace}` },
+                        spec: { selector: { matchNamespaces: [rule.namespace] }, logs } }) });
+            }
+            // kwok sees a new rule through its watch a moment later; its server answers for any pod name.
+            const until = Date.now() + 60_000;
+            for (const rule of rules) {
+                const want = rule.lines.map(l => `${l}\n`).join("");
+                const urlPath = `/containerLogs/${encodeURIComponent(rule.namespace)}/${encodeURIComponent(rule.pod ?? LOG_PROBE_POD)}/lab`;
+                await waitFor(`kwok to serve the logs of ${rule.namespace}/${rule.pod ?? "*"}`, async () => {
+                    const r = await kwokGet(kubelet, caText, urlPath);
+                    return r.status === 200 && r.body === want;
+                }, all, until);
+            }
+        };
+        if (opts.podLogs) await podLogs(opts.podLogs);
 
         const startArgoController = async (o: ArgoControllerOptions): Promise<ArgoController> => {
             const log = at("logs", `argocd-controller-${controllers.length + 1}.log`);
@@ -544,7 +666,7 @@ export async function startKubeLab(opts: StartKubeLabOptions = {}): Promise<Kube
             return handle;
         };
 
-        return { dir, kubeconfig, context, server, kubectl, env: { KUBECONFIG: kubeconfig }, startArgoController, stop };
+        return { dir, kubeconfig, context, server, kubectl, env: { KUBECONFIG: kubeconfig }, podLogs, startArgoController, stop };
     } catch (err) {
         const logs = fs.existsSync(at("logs")) ? ` (logs: ${at("logs")})` : "";
         const message = err instanceof Error ? err.message : String(err);
@@ -572,7 +694,7 @@ export async function stopKubeLabDir(dir: string): Promise<void> {
 
 /**
  * scripts/kubernetes/lab.sh: `start DIR [SOURCE_ROOT]` (prints the kubeconfig; the servers, and with SOURCE_ROOT
- * the Argo CD controller, outlive this process), `stop DIR`.
+ * the Argo CD controller, outlive this process; pods have LSST_POD_LOGS), `stop DIR`.
  */
 export async function main(argv: string[]): Promise<number> {
     const [command, dir, sourceRoot] = argv;
@@ -584,7 +706,8 @@ export async function main(argv: string[]): Promise<number> {
         await stopKubeLabDir(dir);
         return 0;
     }
-    const lab = await startKubeLab({ dir, keep: true });
+    // The operator's lab plays an LSST site: its pods say what the runbook's log gates wait for.
+    const lab = await startKubeLab({ dir, keep: true, podLogs: LSST_POD_LOGS });
     if (sourceRoot) await lab.startArgoController({ sourceRoot });
     process.stdout.write(`KUBECONFIG=${lab.kubeconfig}\n`);
     return 0;

@@ -69,11 +69,15 @@ describe("LSST on a real control plane: Argo CD syncs through the real Kubernete
         await lab.startArgoController({ sourceRoot: source, intervalMs: 300 });
     });
     after(async () => {
-        project?.cleanup();
-        await lab?.stop();
+        // The lab first: its Argo CD controller reads the source folder inside the project.
+        try {
+            await lab?.stop();
+        } finally {
+            project?.cleanup();
+        }
     });
 
-    it("preview sends each patch as a server-side dry run: nothing is synced, and a patch the API server refuses fails the preview", async () => {
+    it("preview plans each sync patch and syncs nothing", async () => {
         stack = await EngineStack.create(project, config([{ app: "test42", waitFor: "synced" }, { app: "kafka-producers", waitFor: "healthy" }]));
         const run = await stack.preview();
         const planned = run.events.filter(e => e.resourcePreEvent?.metadata.type === "kubernetes:argoproj.io/v1alpha1:ApplicationPatch")
@@ -107,7 +111,8 @@ describe("LSST on a real control plane: Argo CD syncs through the real Kubernete
         assert.equal((await getApp("test42")).status?.operationState?.operation?.info?.[0]?.value, before);
         await stack.setConfig(config([{ app: "test42", waitFor: "synced" }, { app: "kafka-producers", waitFor: "healthy" }], { runKey: "cycle-0035" }));
         const next = await stack.up();
-        assert.deepEqual(commandsDone(next).map(o => o.name), ["deploy-argocd-test42", "deploy-argocd-kafka-producers"]);
+        // Each command is replaced (its trigger, the run key, changed): its events name it more than once.
+        assert.deepEqual([...new Set(commandsDone(next).map(o => o.name))], ["deploy-argocd-test42", "deploy-argocd-kafka-producers"]);
         const after = (await getApp("test42")).status?.operationState?.operation?.info?.[0]?.value;
         assert.notEqual(after, before);
         assert.match(after ?? "", /^[0-9a-f]{16}$/);

@@ -2,6 +2,8 @@
 # Before the maintenance window, on the deployment host: can this machine do what the stack's steps do?
 # Read-only checks, from the stack's plan (the very steps `pulumi up` runs):
 #   - kubectl may patch Argo CD applications and every application of the waves exists;
+#   - the site's kube context is in the kubeconfig (the cleanup runs k8s-admin's scripts on it alone);
+#   - the k8s-admin scripts the cleanup runs (`cd ~/k8s-admin && ./cleanup_all -d`) are there;
 #   - every bare-metal machine answers over ssh (BatchMode: no password prompt in the middle of an update);
 #   - gh is logged in when pull requests are merged with gh;
 #   - the site's CSC commands (stateCommand, stateProbe) are there.
@@ -11,7 +13,7 @@ cd "$(dirname "$0")/../.." || exit 2
 stack="${1:?usage: scripts/lsst/preflight.sh <stack>}"
 plan=$(node bin/plan.js --stack "$stack" --format json) || exit 2
 
-# One check per line: "<kind>\t<what>" (kinds: kubectl, app, ssh, gh, command).
+# One check per line: "<kind>\t<what>" (kinds: kubectl, app, context, script, ssh, gh, command), in the order of the steps.
 # shellcheck disable=SC2016 # JavaScript, not shell
 checks=$(node -e '
 const plan = JSON.parse(require("fs").readFileSync(0, "utf8"));
@@ -22,6 +24,12 @@ for (const s of plan.steps) {
     if (s.kind === "argocd-sync") {
         out.add(`kubectl\t${p.kubectl}\t${p.namespace}`);
         out.add(`app\t${p.kubectl}\t${p.namespace}\t${p.app}`);
+    }
+    if (s.kind === "k8s-cleanup" && p.context) {
+        out.add(`context\t${p.kubectl}\t${p.context}`);
+        // k8s-admin scripts run from their checkout: `cd <dir> && ./<script> [flags]`.
+        const m = /^cd\s+(\S+)\s*&&\s*\.\/(\S+)/.exec(String(p.command));
+        if (m) out.add(`script\t${m[1]}/${m[2]}`);
     }
     if (["baremetal-service", "daemon-cleanup", "config-update"].includes(s.kind) && p.host && /^ssh\s/.test(p.command)) out.add(`ssh\t${p.host}`);
     if (s.kind === "config-update" && /^gh\s/.test(p.command || "")) out.add("gh\t");
@@ -43,6 +51,12 @@ while IFS=$'\t' read -r kind a b c; do
         app)
             # shellcheck disable=SC2086
             if out=$($a get applications.argoproj.io "$c" -n "$b" -o name 2>&1); then report ok "Argo CD application $c"; else report fail "Argo CD application $c" "$(tail -n 1 <<<"$out")"; fi ;;
+        context)
+            # shellcheck disable=SC2086
+            if out=$($a config get-contexts "$b" -o name 2>&1); then report ok "kube context $b"; else report fail "kube context $b" "$(tail -n 1 <<<"$out")"; fi ;;
+        script)
+            path="${a/#\~/$HOME}"
+            if [ -x "$path" ]; then report ok "cleanup script $a"; else report fail "cleanup script $a" "not found or not executable"; fi ;;
         ssh)
             if out=$(ssh -o BatchMode=yes -o ConnectTimeout=10 "$a" true 2>&1); then report ok "ssh $a"; else report fail "ssh $a" "$(tail -n 1 <<<"$out")"; fi ;;
         gh)

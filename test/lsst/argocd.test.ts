@@ -3,8 +3,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { syncPatch } from "../../components/lsst/argocd";
-import { FAKE_KUBECTL, FakeCluster, failureOf, LAB, realKubectl, runLsstStep } from "./support";
+import { stringify } from "yaml";
+import { appState, syncPatch, syncProgress } from "../../components/lsst/argocd";
+import { syncRunId } from "../../components/kubernetes/argocd-sync";
+import { INSTANCE_LABEL } from "../../lab/argocd/controller";
+import { LAB_CHILDREN, writeSiteApps } from "../../lab/lsst/cluster/site-apps";
+import { KubeLab, startKubeLab } from "../support/kube-lab";
+import { failureOf, LAB, realKubectl, runLsstStep, tmpDir } from "./support";
 
 const FIXTURES = path.join(LAB, "fixtures");
 const fixture = (name: string) => parse(fs.readFileSync(path.join(FIXTURES, name), "utf8")) as Record<string, any>;
@@ -15,12 +20,6 @@ function kubectlPatchLocal(file: string, patch: unknown, output: "yaml" | "json"
         encoding: "utf8", env: { ...process.env, KUBECONFIG: "/nonexistent" },
     });
 }
-
-const syncParams = (app: string, over: Record<string, unknown> = {}) => ({
-    app, wave: 3, children: false, namespace: "argocd", instanceLabel: "argocd.argoproj.io/instance",
-    kubectl: FAKE_KUBECTL, timeoutSeconds: 10, prune: false, ...over,
-});
-const verbs = (calls: string[][]) => calls.map(c => `${c[0]} ${c[1]}${c[2] && !c[2].startsWith("-") ? ` ${c[2]}` : ""}`);
 
 describe("Argo CD: the sync patch, checked with the real kubectl", () => {
     it("is a merge patch that sets operation.sync on an Application and changes nothing else", () => {
@@ -62,215 +61,241 @@ describe("Argo CD: the sync patch, checked with the real kubectl", () => {
     });
 });
 
-describe("Argo CD sync steps against a simulated cluster", function () {
-    this.timeout(60000);
-
-    it("syncs one application and waits until our sync is done and it is Synced and Healthy", async () => {
-        const k = new FakeCluster();
-        // The fixture's previous sync (Succeeded, long ago) must not be taken for ours.
-        k.app(fixture("application-ospl-daemon.yaml"), { startAfterMs: 800, finishAfterMs: 1200, healthyAfterMs: 600 });
-        const t0 = Date.now();
-        const s = runLsstStep("argocd-sync", syncParams("ospl-daemon"), k.env, "deploy-argocd-ospl-daemon");
-        const r = await s.result;
-        const waited = Date.now() - t0;
-        assert.deepEqual([r.app, r.wave, r.synced], ["ospl-daemon", 3, ["ospl-daemon"]]);
-        assert.ok(waited >= 1800, `done after ${waited} ms: before the sync finished and the application turned Healthy`);
-        assert.deepEqual(verbs(k.calls()).slice(0, 2), ["get applications.argoproj.io ospl-daemon", "patch applications.argoproj.io ospl-daemon"]);
-        const [patch] = k.appPatches("ospl-daemon");
-        assert.equal(patch.operation.initiatedBy.username, "upgrade-as-code");
-        assert.match(patch.operation.info[0].value, /^test\/deploy-argocd-ospl-daemon /);
-        const doc = k.appDoc("ospl-daemon");
-        assert.equal(doc.operation, undefined);
-        assert.equal(doc.status.operationState.phase, "Succeeded");
-        assert.deepEqual([doc.status.sync.status, doc.status.health.status], ["Synced", "Healthy"]);
-        assert.ok(s.logs.some(l => /sync requested, not started yet/.test(l)), s.logs.join("\n"));
-        assert.ok(s.logs.some(l => /health=Progressing/.test(l)), s.logs.join("\n"));
+describe("Argo CD: where a sync stands (pure)", () => {
+    const doc = (over: Record<string, any> = {}) => ({
+        metadata: { name: "watcher" },
+        status: {
+            operationState: { phase: "Succeeded", startedAt: "2026-01-02T03:04:05Z", operation: { info: [{ name: "reason", value: "ours" }] } },
+            sync: { status: "Synced", revision: "abc" }, health: { status: "Progressing" }, ...over,
+        },
     });
 
-    it("an application that stays Degraded fails at the timeout, with its sync and health status", async () => {
-        const k = new FakeCluster();
-        k.app("kafka-producers", { health: "Degraded", healthMessage: "Back-off pulling image \"ts-dockerhub.lsst.org/producer:c0034\"" });
-        const message = await failureOf(runLsstStep("argocd-sync", syncParams("kafka-producers", { timeoutSeconds: 2 }), k.env).result);
-        assert.match(message, /^kafka-producers is not Synced and Healthy after 2 s: operation Succeeded; sync=Synced health=Degraded \(Back-off pulling image/);
+    it("an operation of someone else, or one that was there before ours, is never ours", () => {
+        const other = appState(doc({ operationState: { phase: "Succeeded", startedAt: "2026-01-02T03:04:05Z", operation: { info: [{ name: "reason", value: "theirs" }] } } }));
+        assert.deepEqual(syncProgress(other, { reason: "ours" }, false), { done: false, state: other, describe: "sync requested, not started yet; sync=Synced health=Progressing" });
+        // Without a reason recorded, an operation is ours only if it started after the one we saw before asking.
+        const noReason = appState(doc({ operationState: { phase: "Succeeded", startedAt: "2026-01-02T03:04:05Z", operation: {} } }));
+        assert.equal(syncProgress(noReason, { reason: "ours", previousStartedAt: "2026-01-02T03:04:05Z" }).done, false);
+        assert.equal(syncProgress(noReason, { reason: "ours", previousStartedAt: "2026-01-01T00:00:00Z" }, false).done, true);
     });
 
-    it("a failed sync fails at once with Argo CD's message", async () => {
-        const k = new FakeCluster();
-        k.app("obssys", { phase: "Failed", message: "one or more synchronization tasks are not valid" });
-        // The step's timeout is far beyond the test's own: waiting for it would fail the test.
-        const message = await failureOf(runLsstStep("argocd-sync", syncParams("obssys", { timeoutSeconds: 3600 }), k.env).result);
-        assert.match(message, /^obssys: sync Failed: one or more synchronization tasks are not valid/);
-    });
-
-    it("an earlier successful sync is never taken for ours: a request that never runs times out", async () => {
-        const k = new FakeCluster();
-        const doc = fixture("application-ospl-daemon.yaml");
-        doc.status.sync.status = "Synced";
-        doc.status.health.status = "Healthy";
-        k.app(doc, { drop: true, startAfterMs: 200 });
-        const message = await failureOf(runLsstStep("argocd-sync", syncParams("ospl-daemon", { timeoutSeconds: 2 }), k.env).result);
-        assert.match(message, /^ospl-daemon is not Synced and Healthy after 2 s: sync requested, not started yet; sync=Synced health=Healthy$/);
-    });
-
-    it("a missing application is named", async () => {
-        const k = new FakeCluster();
-        const message = await failureOf(runLsstStep("argocd-sync", syncParams("ospl-config"), k.env).result);
-        assert.equal(message, "no Argo CD application ospl-config in namespace argocd");
-    });
-
-    it("waits for an operation already under way before asking for ours", async () => {
-        const k = new FakeCluster();
-        const doc = fixture("application-ospl-daemon.yaml");
-        doc.operation = { initiatedBy: { username: "someone" }, sync: {} };
-        doc.status.operationState = { phase: "Running", startedAt: "2024-05-02T15:00:00Z", operation: doc.operation };
-        k.app(doc, { startAfterMs: 0, finishAfterMs: 700 });
-        // The fake's clock for the running operation starts at its last patch: give it one.
-        fs.writeFileSync(path.join(k.dir, "objects/applications.argoproj.io/argocd/ospl-daemon.fake.json"),
-            JSON.stringify({ behaviour: { startAfterMs: 0, finishAfterMs: 700 }, patchedAt: Date.now(), started: true }));
-        const s = runLsstStep("argocd-sync", syncParams("ospl-daemon"), k.env);
-        await s.result;
-        const v = verbs(k.calls());
-        const patchAt = v.indexOf("patch applications.argoproj.io ospl-daemon");
-        assert.ok(patchAt >= 2, `gets before the patch: ${v.join(", ")}`);
-        assert.ok(s.logs.some(l => /already under way \(Running\)/.test(l)));
-        assert.equal(k.appPatches("ospl-daemon").length, 1);
-    });
-
-    it("an app of apps: the parent, then every child labelled with its instance, each Synced and Healthy", async () => {
-        const k = new FakeCluster();
-        k.app(fixture("application-obssys.yaml"));
-        k.app("scriptqueue", {}, { "argocd.argoproj.io/instance": "obssys" });
-        k.app("watcher", { finishAfterMs: 900 }, { "argocd.argoproj.io/instance": "obssys" });
-        k.app("atdome", {}, { "argocd.argoproj.io/instance": "auxtel" });
-        const r = await runLsstStep("argocd-sync", syncParams("obssys", { children: true, wave: 5 }), k.env).result;
-        assert.deepEqual(r.synced, ["obssys", "scriptqueue", "watcher"]);
-        const patched = k.calls().filter(c => c[0] === "patch").map(c => c[2]);
-        assert.equal(patched[0], "obssys");
-        assert.deepEqual(patched.slice(1).sort(), ["scriptqueue", "watcher"]);
-        assert.equal(k.appPatches("atdome").length, 0, "another collector's child is left alone");
-        for (const n of ["scriptqueue", "watcher"]) assert.equal(k.appDoc(n).status.health.status, "Healthy");
-        // A child that does not come up fails the step, named.
-        const k2 = new FakeCluster();
-        k2.app(fixture("application-obssys.yaml"));
-        k2.app("scriptqueue", {}, { "argocd.argoproj.io/instance": "obssys" });
-        k2.app("scheduler", { health: "Degraded" }, { "argocd.argoproj.io/instance": "obssys" });
-        const message = await failureOf(runLsstStep("argocd-sync", syncParams("obssys", { children: true, timeoutSeconds: 3 }), k2.env).result);
-        assert.match(message, /^1 of 2 child applications of obssys are not Synced and Healthy:\n  scheduler: scheduler is not Synced and Healthy after \d s: .*health=Degraded/);
-        // An app of apps without children is a configuration mistake, not a success.
-        const k3 = new FakeCluster();
-        k3.app(fixture("application-obssys.yaml"));
-        assert.match(await failureOf(runLsstStep("argocd-sync", syncParams("obssys", { children: true }), k3.env).result),
-            /obssys is an app of apps, but no application in argocd is labelled argocd\.argoproj\.io\/instance=obssys/);
+    it("ours: Synced is enough for a CSC app (its Job runs: Progressing); Healthy is needed for the rest; a failed one says why", () => {
+        const s = appState(doc());
+        assert.equal(syncProgress(s, { reason: "ours" }, false).done, true);
+        assert.deepEqual(syncProgress(s, { reason: "ours" }, true), { done: false, state: s, describe: "operation Succeeded; sync=Synced health=Progressing" });
+        const failed = appState(doc({ operationState: { phase: "Failed", message: "one or more objects failed to apply", startedAt: "x", operation: { info: [{ name: "reason", value: "ours" }] } } }));
+        assert.equal((syncProgress(failed, { reason: "ours" }) as { failed?: string }).failed, "sync Failed: one or more objects failed to apply");
+        const running = appState({ ...doc(), operation: { sync: {} } });
+        assert.equal(running.operationPending, true);
+        assert.match((syncProgress(running, { reason: "ours" }) as { describe: string }).describe, /^operation Succeeded; sync=Synced/);
     });
 });
 
-describe("Kubernetes cleanup and the cachemachine restart against a simulated cluster", function () {
-    this.timeout(60000);
+interface App {
+    metadata: { name: string; labels?: Record<string, string> };
+    operation?: unknown;
+    status?: Record<string, any>;
+}
 
-    const cleanup = (k: FakeCluster, command: string, over: Record<string, unknown> = {}) => runLsstStep("k8s-cleanup", {
-        command, kubectl: FAKE_KUBECTL, instanceLabel: "argocd.argoproj.io/instance", argocdNamespace: "argocd",
-        kinds: ["job", "deployment", "daemonset"],
-        apps: [{ app: "ospl-daemon", children: false }, { app: "kafka-producers", children: false }, { app: "auxtel", children: true }],
-        ...over,
-    }, k.env);
+/**
+ * The argocd-sync step on the lab's control plane with the lab's Argo CD controller (lab/argocd: what
+ * argo-cd's application controller does, its rules from gitops-engine pkg/sync/sync_context.go and
+ * pkg/health/). The parent's sync is what the step's Kubernetes patch does (components/kubernetes/argocd-sync.ts):
+ * the operation applied server-side, marked with the run id, awaited until it ended; the step runner then
+ * judges the state that await ended on (`observed`) and syncs an app of apps' children with kubectl, as
+ * lsst-ts/argocd-csc bin/sync_apps.py does after the parent (`argocd app sync -l argocd.argoproj.io/instance=<app>`),
+ * waiting for what each needs: a CSC child's Job keeps running (gitops-engine pkg/health/health_job.go:
+ * Progressing), so its sync having succeeded is all (`argocd app sync` waits for the operation only,
+ * argo-cd cmd/argocd/commands/app.go); a Deployment child must turn Healthy.
+ */
+describe("Argo CD sync steps on the lab cluster with the lab's Argo CD controller", function () {
+    this.timeout(300_000);
+    let lab: KubeLab;
+    let source: string;
+    let kubectl: string;
+    let controllerLog: string;
 
-    function workloads(k: FakeCluster): void {
-        k.workload("daemonsets", "ospl-daemon", "ospl-daemon", { "argocd.argoproj.io/instance": "ospl-daemon" });
-        k.workload("deployments", "kafka-producers", "producer-atdome", { "argocd.argoproj.io/instance": "kafka-producers" });
-        k.workload("jobs", "atdome", "atdome-csc", { "argocd.argoproj.io/instance": "atdome" });
-        k.workload("jobs", "atmcs", "atmcs-csc", { "argocd.argoproj.io/instance": "atmcs" });
-        k.workload("jobs", "other", "keep-me", { "argocd.argoproj.io/instance": "uws" });
-        k.app("auxtel");
-        k.app("atdome", {}, { "argocd.argoproj.io/instance": "auxtel" });
-        k.app("atmcs", {}, { "argocd.argoproj.io/instance": "auxtel" });
+    const getApp = async (name: string): Promise<App> => JSON.parse(await lab.kubectl(["get", "applications.argoproj.io", name, "-n", "argocd", "-o", "json"])) as App;
+    const runOf = (a: App): string | undefined => a.status?.operationState?.operation?.info?.[0]?.value;
+    /** Polls until `ok` holds; on timeout names what it last saw. */
+    async function waitApp(name: string, what: string, ok: (a: App) => boolean, timeoutMs = 90_000): Promise<App> {
+        const until = Date.now() + timeoutMs;
+        for (;;) {
+            const a = await getApp(name);
+            if (ok(a)) return a;
+            if (Date.now() > until) throw new Error(`${name}: not ${what} after ${timeoutMs} ms; status: ${JSON.stringify(a.status)}`);
+            await new Promise(r => setTimeout(r, 250));
+        }
     }
 
-    it("runs cleanup_all -d; nothing else when it works", async () => {
-        const k = new FakeCluster();
-        workloads(k);
-        const r = await cleanup(k, "echo cleaned up").result;
-        assert.deepEqual(r, { method: "script", deleted: [] });
-        assert.deepEqual(k.calls(), []);
+    /**
+     * What the step's resource does before the runner runs: the sync operation applied server-side with this
+     * run's id first in `info`, then awaited until that operation failed, or succeeded with the app Synced
+     * (and Healthy when `needs` says so): the condition of syncWaitFor. Returns the status it ended on.
+     */
+    async function providerSync(app: string, runKey: string, needs: "synced" | "healthy"): Promise<{ run: string; observed: Record<string, any> }> {
+        const run = syncRunId(["test", runKey, app]);
+        const patch = {
+            apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name: app, namespace: "argocd" },
+            operation: { initiatedBy: { username: "upgrade-as-code" }, info: [{ name: "run", value: run }, { name: "reason", value: `test ${runKey} ${app}` }], sync: { syncStrategy: { hook: {} } } },
+        };
+        await lab.kubectl(["apply", "--server-side", "--field-manager=pulumi-kubernetes", "--force-conflicts", "-f", "-"], { input: stringify(patch) });
+        const ended = (a: App) => {
+            const st = a.status ?? {};
+            if (runOf(a) !== run || a.operation) return false;
+            const phase = st.operationState?.phase;
+            return phase === "Failed" || phase === "Error" || (phase === "Succeeded" && st.sync?.status === "Synced"
+                && (needs === "synced" || st.health?.status === "Healthy"));
+        };
+        return { run, observed: (await waitApp(app, `done with run ${run}`, ended)).status! };
+    }
+
+    const params = (app: string, over: Record<string, unknown> = {}) => ({
+        app, wave: 3, children: false, waitFor: "synced", namespace: "argocd", instanceLabel: INSTANCE_LABEL,
+        kubectl, timeoutSeconds: 60, prune: false, ...over,
     });
 
-    it("when the script fails, deletes each application's job/deployment/daemonset (children of an app of apps one by one), never an application", async () => {
-        const k = new FakeCluster();
-        workloads(k);
-        const s = cleanup(k, "echo 'error: cannot reach the cluster' >&2; exit 3");
+    const write = (rel: string, docs: object[]) => {
+        fs.mkdirSync(path.join(source, rel), { recursive: true });
+        fs.writeFileSync(path.join(source, rel, "manifests.yaml"), docs.map(d => stringify(d)).join("---\n"));
+    };
+    const appDoc = (name: string, sourcePath: string, namespace: string) => ({
+        apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name, namespace: "argocd" },
+        spec: {
+            project: "default", source: { repoURL: "https://github.com/lsst-ts/argocd-csc.git", path: sourcePath, targetRevision: "HEAD" },
+            destination: { server: "https://kubernetes.default.svc", namespace }, syncPolicy: { syncOptions: ["CreateNamespace=true"] },
+        },
+    });
+    /** A Deployment whose pods no node takes (a node selector nothing has): it never becomes available. */
+    const unschedulable = (name: string) => ({
+        apiVersion: "apps/v1", kind: "Deployment", metadata: { name },
+        spec: {
+            replicas: 1, selector: { matchLabels: { app: name } },
+            template: { metadata: { labels: { app: name } }, spec: { nodeSelector: { "lab.upgrade-as-code/none": "true" }, containers: [{ name, image: `lsstts/${name}:c0034` }] } },
+        },
+    });
+
+    before(async () => {
+        source = tmpDir("lsst-argocd-source-");
+        lab = await startKubeLab();
+        kubectl = `${realKubectl()} --kubeconfig ${lab.kubeconfig} --context ${lab.context}`;
+        controllerLog = (await lab.startArgoController({ sourceRoot: source, intervalMs: 300 })).log;
+        const apps = writeSiteApps(source, ["kafka-producers", "obssys", "love", "auxtel", "test42", "cachemachine"]);
+        // Two apps of this test's own: a manifest the API server refuses, and producers that never get a node.
+        write("apps/broken", [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "broken" },
+            spec: { template: { metadata: { labels: { app: "broken" } }, spec: { containers: [{ name: "c", image: "x" }] } } } }]);
+        write("apps/stuck-producers", [unschedulable("kafka-producer-stuck")]);
+        const docs = [...apps, appDoc("broken", "apps/broken", "broken"), appDoc("stuck-producers", "apps/stuck-producers", "kafka-producers")];
+        // Created, not `kubectl apply`-ed: a later server-side apply by kubectl would migrate the client-side apply's
+        // fields (spec) to its field manager, and the next operation-only apply would then drop spec.
+        await lab.kubectl(["create", "-f", "-"], { input: docs.map(d => stringify(d)).join("---\n") });
+    });
+    after(async () => {
+        await lab?.stop();
+        if (source) fs.rmSync(source, { recursive: true, force: true });
+    });
+
+    it("a failed sync fails the step at once, naming the app and Argo CD's message", async () => {
+        const { run, observed } = await providerSync("broken", "r1", "healthy");
+        const message = await failureOf(runLsstStep("argocd-sync", params("broken", { waitFor: "healthy", observed, run })).result);
+        assert.equal(message, "broken: sync Failed: one or more objects failed to apply (dry run), reason: The Deployment \"broken\" is invalid: \n"
+            + "* spec.selector: Required value\n"
+            + "* spec.template.metadata.labels: Invalid value: {\"app\":\"broken\"}: `selector` does not match template `labels` (sync=OutOfSync health=Missing)");
+    });
+
+    it("a CSC app (its Job keeps running) with waitFor synced passes while Progressing", async () => {
+        const { run, observed } = await providerSync("test42", "r1", "synced");
+        assert.deepEqual([observed.operationState.phase, observed.sync.status, observed.health.status], ["Succeeded", "Synced", "Progressing"]);
+        const s = runLsstStep("argocd-sync", params("test42", { observed, run }));
         const r = await s.result;
-        assert.equal(r.method, "fallback");
-        assert.match(String(r.scriptError), /exited 3: error: cannot reach the cluster/);
-        assert.deepEqual(r.deleted, ["ospl-daemon", "kafka-producers", "atdome", "atmcs"]);
-        const deletes = k.calls().filter(c => c[0] === "delete");
-        assert.deepEqual(deletes, ["ospl-daemon", "kafka-producers", "atdome", "atmcs"].map(a =>
-            ["delete", "job,deployment,daemonset", "--all-namespaces", "-l", `argocd.argoproj.io/instance=${a}`, "--ignore-not-found"]));
-        assert.ok(!k.calls().some(c => c[0] === "delete" && /application/.test(c[1])));
-        assert.ok(!k.exists("daemonsets", "ospl-daemon", "ospl-daemon") && !k.exists("jobs", "atdome", "atdome-csc") && !k.exists("jobs", "atmcs", "atmcs-csc"));
-        assert.ok(k.exists("jobs", "other", "keep-me"), "a workload of another application stays");
-        for (const app of ["auxtel", "atdome", "atmcs"]) assert.ok(k.exists("applications.argoproj.io", "argocd", app), `the application ${app} stays`);
-        assert.ok(s.logs.some(l => /auxtel is an app of apps without workloads of its own: its children atdome, atmcs/.test(l)));
+        assert.deepEqual(r, { app: "test42", wave: 3, synced: ["test42"], revision: observed.sync.revision });
+        assert.ok(s.logs.includes("[t-argocd-sync] test42: sync Succeeded; sync=Synced health=Progressing"), s.logs.join("\n"));
+        // The state of an earlier run is never taken for this run's.
+        const stale = await failureOf(runLsstStep("argocd-sync", params("test42", { observed, run: syncRunId(["test", "r2", "test42"]) })).result);
+        assert.equal(stale, `test42: the state seen is not of this run's sync (operation ${run}, expected ${syncRunId(["test", "r2", "test42"])})`);
     });
 
-    it("refuses to delete anything but workloads", async () => {
-        const k = new FakeCluster();
-        const message = await failureOf(cleanup(k, "exit 1", { kinds: ["job", "application"] }).result);
-        assert.match(message, /refusing to delete application: the cleanup deletes job\/deployment\/daemonset only, never the application itself/);
-        assert.deepEqual(k.calls(), []);
+    it("a Deployment app with waitFor healthy fails the verdict while it is not Healthy; Healthy passes", async () => {
+        // The state the await would have stopped at for a CSC app (Succeeded and Synced), judged for a Deployment app.
+        const stuck = await providerSync("stuck-producers", "r1", "synced");
+        assert.equal(stuck.observed.health.status, "Progressing");
+        const message = await failureOf(runLsstStep("argocd-sync", params("stuck-producers", { waitFor: "healthy", ...stuck })).result);
+        assert.match(message, /^stuck-producers: the sync succeeded but the app is not Synced and Healthy \(sync=Synced health=Progressing( \(.+\))?\)$/);
+        const ready = await providerSync("kafka-producers", "r1", "healthy");
+        const r = await runLsstStep("argocd-sync", params("kafka-producers", { waitFor: "healthy", wave: 2, ...ready })).result;
+        assert.deepEqual(r.synced, ["kafka-producers"]);
+        const deployments = await lab.kubectl(["get", "deployments", "-n", "kafka-producers", "-l", `${INSTANCE_LABEL}=kafka-producers`, "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.availableReplicas} {end}"]);
+        assert.equal(deployments.trim(), "kafka-producer-atdome=1 kafka-producer-mtm1m3=1");
     });
 
-    it("restarts the cachemachine pod: the old one deleted, a new one Running and ready", async () => {
-        const k = new FakeCluster();
-        k.pod("cachemachine", "cachemachine-7d9f-abcde", { app: "cachemachine" });
-        k.restartAs("cachemachine", "cachemachine-7d9f", { app: "cachemachine" }, 1000);
-        const params = { kubectl: FAKE_KUBECTL, namespace: "cachemachine", selector: "app=cachemachine", timeoutSeconds: 10 };
-        const s = runLsstStep("k8s-pod-restart", params, k.env);
+    it("an app of apps: its children synced with kubectl after the parent, each a new operation, CSC children Synced while their Jobs run", async () => {
+        const parent = await providerSync("obssys", "r1", "synced");
+        const s = runLsstStep("argocd-sync", params("obssys", { children: true, ...parent }), {}, "deploy-argocd-obssys");
         const r = await s.result;
-        assert.deepEqual(r.deleted, ["cachemachine-7d9f-abcde"]);
-        assert.equal((r.started as string[]).length, 1);
-        assert.notEqual((r.started as string[])[0], "cachemachine-7d9f-abcde");
-        assert.deepEqual(k.pods("cachemachine"), r.started);
-        assert.ok(s.logs.some(l => /Pending/.test(l)), s.logs.join("\n"));
-        // No replacement pod: the step fails, naming what it saw.
-        const k2 = new FakeCluster();
-        k2.pod("cachemachine", "cachemachine-old", { app: "cachemachine" });
-        const message = await failureOf(runLsstStep("k8s-pod-restart", { ...params, timeoutSeconds: 1 }, k2.env).result);
-        assert.equal(message, "no new pod app=cachemachine in cachemachine is ready after 1 s: no pods");
+        const children = [...LAB_CHILDREN.obssys].sort();
+        assert.deepEqual(r.synced, ["obssys", ...children]);
+        assert.ok(s.logs.includes(`[deploy-argocd-obssys] obssys: child applications ${children.join(", ")}`), s.logs.join("\n"));
+        const finishedAt = parent.observed.operationState.finishedAt as string;
+        const reasons = new Set<string>();
+        for (const name of children) {
+            const child = await getApp(name);
+            const st = child.status!;
+            assert.equal(child.metadata.labels?.[INSTANCE_LABEL], "obssys");
+            assert.deepEqual([st.operationState.phase, st.sync.status, st.health.status], ["Succeeded", "Synced", "Progressing"], name);
+            assert.equal(st.operationState.operation.initiatedBy.username, "upgrade-as-code");
+            assert.match(st.operationState.operation.info[0].value, /^test\/deploy-argocd-obssys /);
+            reasons.add(st.operationState.operation.info[0].value);
+            assert.ok(st.operationState.startedAt >= finishedAt, `${name} started ${st.operationState.startedAt}, before its parent finished ${finishedAt}`);
+            assert.deepEqual(st.history.map((h: { id: number }) => h.id), [0]);
+        }
+        assert.equal(reasons.size, 1, "one request of the step");
+        // The controller's own record: the parent's sync ended before any child's started.
+        const events = fs.readFileSync(controllerLog, "utf8").split("\n").filter(l => /(obssys|watcher|scriptqueue\d): sync (started|Succeeded)/.test(l));
+        const parentDone = events.findIndex(l => /obssys: sync Succeeded/.test(l));
+        assert.ok(parentDone >= 0 && children.every(c => events.findIndex(l => l.includes(`${c}: sync started`)) > parentDone), events.join("\n"));
+        // Their CSCs run as Jobs in the collector's namespace; kwok keeps their pods running.
+        assert.deepEqual((await lab.kubectl(["get", "jobs", "-n", "obssys", "-o", "name"])).trim().split("\n").sort(), children.map(c => `job.batch/${c}`));
+
+        // The next run: the parent and each child a new operation (one more history entry each).
+        const again = await providerSync("obssys", "r2", "synced");
+        await runLsstStep("argocd-sync", params("obssys", { children: true, ...again }), {}, "deploy-argocd-obssys").result;
+        for (const name of children) {
+            const st = (await getApp(name)).status!;
+            assert.deepEqual(st.history.map((h: { id: number }) => h.id), [0, 1], name);
+            assert.ok(!reasons.has(st.operationState.operation.info[0].value), `${name}: a new operation`);
+        }
     });
-});
 
-describe("Kubernetes gates against a simulated cluster", function () {
-    this.timeout(60000);
-
-    it("every kafka producer's log says Running at the bottom; a producer that never does is named", async () => {
-        const k = new FakeCluster();
-        const labels = { app: "kafka-producers" };
-        k.pod("kafka-producers", "producer-atdome", labels, { log: [{ line: "starting" }, { afterMs: 1200, line: "Running" }] });
-        k.pod("kafka-producers", "producer-m1m3", labels, { log: [{ line: "starting" }, { afterMs: 300, line: "Partial producers are all running" }, { afterMs: 600, line: "Running" }] });
-        const probe = { type: "k8s-logs", kubectl: FAKE_KUBECTL, namespace: "kafka-producers", selector: "app=kafka-producers", pattern: "Running", tail: 1 };
-        const r = await runLsstStep("probe-gate", { what: "every kafka producer is Running", probe, timeoutSeconds: 10 }, k.env).result;
-        assert.equal(r.ready, true);
-        assert.ok(Number(r.elapsedSeconds) >= 1);
-        // "at the bottom": a producer that logged Running and then an error is not running.
-        k.pod("kafka-producers", "producer-mtmount", labels, { log: [{ line: "Running" }, { line: "Error: lost connection to the broker" }] });
-        const message = await failureOf(runLsstStep("probe-gate", { what: "every kafka producer is Running", probe, timeoutSeconds: 1 }, k.env).result);
-        assert.match(message, /2\/3 pods app=kafka-producers match \/Running\/\n  not ready: producer-mtmount \(last line: "Error: lost connection to the broker"\)/);
+    it("children wait per waitFor: LOVE's Deployments until Healthy; CSC children asked to be Healthy time out, each named", async () => {
+        const love = await providerSync("love", "r1", "healthy");
+        const r = await runLsstStep("argocd-sync", params("love", { children: true, waitFor: "healthy", ...love })).result;
+        assert.deepEqual(r.synced, ["love", "love-frontend", "love-manager"]);
+        for (const name of ["love-frontend", "love-manager"]) {
+            const st = (await getApp(name)).status!;
+            assert.deepEqual([st.operationState.phase, st.sync.status, st.health.status], ["Succeeded", "Synced", "Healthy"], name);
+        }
+        const auxtel = await providerSync("auxtel", "r1", "healthy");
+        const message = await failureOf(runLsstStep("argocd-sync", params("auxtel", { children: true, waitFor: "healthy", timeoutSeconds: 30, ...auxtel })).result);
+        const lines = message.split("\n");
+        assert.equal(lines[0], "3 of 3 child applications of auxtel are not Synced and Healthy:");
+        assert.deepEqual(lines.slice(1).map(l => l.replace(/after \d+ s/, "after N s")), ["atdome", "atmcs", "atpneumatics"].map(c =>
+            `  ${c}: ${c} is not Synced and Healthy after N s: operation Succeeded; sync=Synced health=Progressing`));
+        // An app of apps without children is a configuration mistake, not a success.
+        const test42 = await providerSync("test42", "r3", "synced");
+        assert.equal(await failureOf(runLsstStep("argocd-sync", params("test42", { children: true, ...test42 })).result),
+            `test42 is an app of apps, but no application in argocd is labelled ${INSTANCE_LABEL}=test42`);
     });
 
-    it("pods of a namespace Running (a field), and a condition, with the pods not ready named", async () => {
-        const k = new FakeCluster();
-        k.pod("obssys", "scriptqueue-1", { app: "obssys" });
-        k.pod("obssys", "watcher", { app: "obssys" }, { runningAfterMs: 60000 });
-        const phase = { type: "k8s", kubectl: FAKE_KUBECTL, resource: "pods", namespace: "obssys", field: "status.phase", equals: "Running" };
-        const message = await failureOf(runLsstStep("probe-gate", { what: "the obssys containers are running", probe: phase, timeoutSeconds: 1 }, k.env).result);
-        assert.match(message, /1\/2 pods in obssys have status\.phase=Running\n  not ready: watcher \(status\.phase=Pending\)/);
-        const empty = await failureOf(runLsstStep("probe-gate", { what: "x", probe: { ...phase, namespace: "nothing" }, timeoutSeconds: 1 }, k.env).result);
-        assert.match(empty, /no pods in nothing/);
-        const k2 = new FakeCluster();
-        k2.workload("deployments", "cachemachine", "cachemachine", { app: "cachemachine" });
-        const file = path.join(k2.dir, "objects/deployments/cachemachine/cachemachine.json");
-        fs.writeFileSync(file, JSON.stringify({ metadata: { name: "cachemachine" }, status: { conditions: [{ type: "Available", status: "True" }] } }));
-        const available = { type: "k8s", kubectl: FAKE_KUBECTL, resource: "deployments", namespace: "cachemachine", condition: "Available", equals: "True" };
-        const ok = await runLsstStep("probe-gate", { what: "cachemachine is available", probe: available, timeoutSeconds: 2 }, k2.env).result;
-        assert.equal(ok.ready, true);
+    it("the cachemachine restart: the verdict on the Deployment the provider's rollout await ended on", async () => {
+        await providerSync("cachemachine", "r1", "healthy");
+        // kubectl rollout restart's patch (the step's resource), awaited as the provider does: rolled out.
+        await lab.kubectl(["rollout", "restart", "deployment/cachemachine", "-n", "nublado"]);
+        await lab.kubectl(["rollout", "status", "deployment/cachemachine", "-n", "nublado", "--timeout=90s"]);
+        const observed = JSON.parse(await lab.kubectl(["get", "deployment", "cachemachine", "-n", "nublado", "-o", "json"])).status;
+        const r = await runLsstStep("k8s-pod-restart", { namespace: "nublado", deployment: "cachemachine", timeoutSeconds: 60, observed }).result;
+        assert.deepEqual(r, { namespace: "nublado", deployment: "cachemachine", replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 });
+        const stuck = JSON.parse(await lab.kubectl(["get", "deployment", "kafka-producer-stuck", "-n", "kafka-producers", "-o", "json"])).status;
+        assert.match(await failureOf(runLsstStep("k8s-pod-restart", { namespace: "kafka-producers", deployment: "kafka-producer-stuck", timeoutSeconds: 60, observed: stuck }).result),
+            /^kafka-producers\/kafka-producer-stuck is not rolled out: \{"replicas":1,"updatedReplicas":1,"readyReplicas":0,"availableReplicas":0\}$/);
     });
 });

@@ -9,6 +9,7 @@ import { RawConfig } from "../support/configs";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const LAB = path.join(ROOT, "lab", "lsst");
+// The stand-ins test/lsst/engine.test.ts still uses (every other LSST test runs the Kubernetes and Docker labs).
 export const FAKE_KUBECTL = path.join(LAB, "fake-kubectl.js");
 export const FAKE_CSC = path.join(LAB, "fake-csc.js");
 export const FAKE_DAEMON = path.join(LAB, "fake-ospl-daemon.js");
@@ -18,7 +19,7 @@ export function realKubectl(): string {
     for (const candidate of [process.env.KUBECTL, "/usr/bin/kubectl", "/usr/local/bin/kubectl"]) {
         if (candidate && fs.existsSync(candidate)) return candidate;
     }
-    assert.fail("kubectl is needed (apt-get install kubernetes-client, or set KUBECTL): the tests check patches with `kubectl patch --local`");
+    assert.fail("kubectl is needed (apt-get install kubernetes-client, or set KUBECTL): the tests check patches with `kubectl patch --local` and run it against the lab cluster");
 }
 
 export function tmpDir(prefix: string): string {
@@ -48,7 +49,7 @@ export async function failureOf(p: Promise<unknown>): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// A simulated cluster for the fake kubectl
+// A simulated cluster for the fake kubectl (test/lsst/engine.test.ts only)
 
 export class FakeCluster {
     readonly dir: string;

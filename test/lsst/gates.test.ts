@@ -137,31 +137,15 @@ describe("LSST gates and probes on the real OSPL daemons (Docker lab)", function
 });
 
 /**
- * `kubectl logs` as the k8s-logs probe runs it, with the pods' logs from files: kwok runs no containers and
- * the lab serves no pod logs yet, so this is the one stand-in left on the Kubernetes side. Every other
- * kubectl call (the pod list the probe starts from) goes to the real kubectl against the lab.
+ * Pods' logs as kwok serves them to `kubectl logs` (test/support/kube-lab.ts podLogs): a pod's lines so far,
+ * set again with each new line (a rule's lines replace the pod's log).
  */
-function kubectlWithLogs(lab: KubeLab, dir: string): { kubectl: string; log(namespace: string, pod: string, ...lines: string[]): void } {
-    const wrapper = path.join(dir, "kubectl");
-    fs.writeFileSync(wrapper, [
-        "#!/bin/bash",
-        "# The real kubectl, except `logs POD -n NS [--tail=N]`: POD's log is the file $dir/logs/NS/POD.",
-        "args=(\"$@\"); pod=; ns=; tail=",
-        "for ((i = 0; i < ${#args[@]}; i++)); do",
-        "  case \"${args[$i]}\" in logs) pod=${args[$((i + 1))]};; -n) ns=${args[$((i + 1))]};; --tail=*) tail=${args[$i]#--tail=};; esac",
-        "done",
-        `[ -z "$pod" ] && exec ${shellQuote(realKubectl())} "$@"`,
-        `f=${shellQuote(dir)}/logs/$ns/$pod`,
-        "[ -f \"$f\" ] || { echo \"Error from server (NotFound): pods \\\"$pod\\\" not found\" >&2; exit 1; }",
-        "if [ -n \"$tail\" ]; then tail -n \"$tail\" \"$f\"; else cat \"$f\"; fi",
-        "",
-    ].join("\n"), { mode: 0o755 });
-    return {
-        kubectl: `${wrapper} --kubeconfig ${lab.kubeconfig} --context ${lab.context}`,
-        log: (namespace, pod, ...lines) => {
-            fs.mkdirSync(path.join(dir, "logs", namespace), { recursive: true });
-            fs.appendFileSync(path.join(dir, "logs", namespace, pod), lines.map(l => `${l}\n`).join(""));
-        },
+function podLogWriter(lab: KubeLab): (namespace: string, pod: string, ...lines: string[]) => Promise<void> {
+    const seen = new Map<string, string[]>();
+    return async (namespace, pod, ...lines) => {
+        const all = [...(seen.get(`${namespace}/${pod}`) ?? []), ...lines];
+        seen.set(`${namespace}/${pod}`, all);
+        await lab.podLogs([{ namespace, pod, lines: all }]);
     };
 }
 
@@ -169,7 +153,6 @@ function kubectlWithLogs(lab: KubeLab, dir: string): { kubectl: string; log(name
 describe("LSST Kubernetes gates on the lab cluster", function () {
     this.timeout(300_000);
     let lab: KubeLab;
-    let dir: string;
     let kubectl: string;
 
     /** A bare pod; `placed: false` gives it a node selector no node has, so it stays Pending. */
@@ -206,14 +189,12 @@ describe("LSST Kubernetes gates on the lab cluster", function () {
     }
 
     before(async () => {
-        dir = tmpDir("lsst-k8s-gates-");
         lab = await startKubeLab();
         kubectl = `${realKubectl()} --kubeconfig ${lab.kubeconfig} --context ${lab.context}`;
         for (const ns of ["kafka-producers", "obssys", "cachemachine", "stuck"]) await lab.kubectl(["create", "namespace", ns]);
     });
     after(async () => {
         await lab?.stop();
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("pods of a namespace Running (a field): the pods not ready are named; no pods is not ready", async () => {
@@ -242,22 +223,22 @@ describe("LSST Kubernetes gates on the lab cluster", function () {
     });
 
     it("k8s-logs: every kafka producer's log says Running at the bottom; a producer that never does is named", async () => {
-        const k = kubectlWithLogs(lab, dir);
+        const log = podLogWriter(lab);
         const labels = { app: "kafka-producers" };
         await create(pod("kafka-producers", "producer-atdome", labels), pod("kafka-producers", "producer-m1m3", labels));
-        k.log("kafka-producers", "producer-atdome", "starting");
-        k.log("kafka-producers", "producer-m1m3", "starting");
-        const probe = { type: "k8s-logs", kubectl: k.kubectl, namespace: "kafka-producers", selector: "app=kafka-producers", pattern: "Running", tail: 1 };
+        await log("kafka-producers", "producer-atdome", "starting");
+        await log("kafka-producers", "producer-m1m3", "starting");
+        const probe = { type: "k8s-logs", kubectl, namespace: "kafka-producers", selector: "app=kafka-producers", pattern: "Running", tail: 1 };
         const s = runLsstStep("probe-gate", { what: "every kafka producer is Running", probe, timeoutSeconds: 120 });
         await logged(s, /0\/2 pods app=kafka-producers match \/Running\//);
-        k.log("kafka-producers", "producer-m1m3", "Partial producers are all running", "Running");
+        await log("kafka-producers", "producer-m1m3", "Partial producers are all running", "Running");
         await logged(s, /1\/2 pods app=kafka-producers match \/Running\//);
-        k.log("kafka-producers", "producer-atdome", "Running");
+        await log("kafka-producers", "producer-atdome", "Running");
         const r = await s.result;
         assert.deepEqual([r.ready, r.state], [true, "2/2 pods app=kafka-producers match /Running/"]);
         // "at the bottom": a producer that logged Running and then an error is not running.
         await create(pod("kafka-producers", "producer-mtmount", labels));
-        k.log("kafka-producers", "producer-mtmount", "Running", "Error: lost connection to the broker");
+        await log("kafka-producers", "producer-mtmount", "Running", "Error: lost connection to the broker");
         const message = await failureOf(runLsstStep("probe-gate", { what: "every kafka producer is Running", probe, timeoutSeconds: 1 }).result);
         assert.match(message, /: 2\/3 pods app=kafka-producers match \/Running\/\n  not ready: producer-mtmount \(last line: "Error: lost connection to the broker"\)\n/);
     });

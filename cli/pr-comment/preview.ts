@@ -58,11 +58,12 @@ export function policyVerdict(preview: string): PolicyVerdict {
 }
 
 /**
- * The preview without the command provider's reference, the same on every step: one line per step
- * that says nothing to a reviewer.
+ * The preview without the providers' references, the same on every step (the command provider's, and a
+ * site's Kubernetes provider's, which the preview shows once as a resource of its own): one line per
+ * step that says nothing to a reviewer.
  */
 export function shortenPreview(preview: string): { text: string; removed: number } {
     const lines = stripAnsi(preview).split("\n");
-    const out = lines.filter(l => !/^\s*\[provider=urn:pulumi:[^\]]*::pulumi:providers:command::/.test(l));
+    const out = lines.filter(l => !/^\s*\[provider=urn:pulumi:[^\]]*[:$]pulumi:providers:(command|kubernetes)::/.test(l));
     return { text: out.join("\n"), removed: lines.length - out.length };
 }

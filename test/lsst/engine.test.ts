@@ -205,7 +205,6 @@ describe("LSST site upgrade on the real engine", function () {
         const steps = (await buildUnderMocks(load({ ...config, lsstSlackWebhook: webhook }, ["lsstSlackWebhook"]))).steps;
         assertRanInOrder(run, steps);
         assert.equal(commandsDone(run, ["create"]).length, steps.length);
-        console.log("PATCHES", JSON.stringify(patchesDone(run)));
 
         // The shell steps that stay stand-ins ran in the seed's order.
         assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n"), ["merge cachemachine", "checkout tel-hw1"]);
@@ -252,7 +251,6 @@ describe("LSST site upgrade on the real engine", function () {
         for (const c of ["tts-dm-ocs-ospl-daemon", "tts-camera-ocs-ospl-daemon"]) assert.ok(!(await isRunning(docker, c)), `${c} stays down`);
 
         // Slack: the messages, through the secret webhook that never reaches the state or the log.
-        console.log("SLACK", JSON.stringify(slack));
         assert.equal(slack.length, 3);
         assert.match(slack[0], /^\[TTS\] The minimal system is up/);
         assert.equal(slack[1], "[TTS] The upgrade is deployed. Every system reports STANDBY or OFFLINE.");
@@ -266,7 +264,7 @@ describe("LSST site upgrade on the real engine", function () {
         assert.deepEqual(commandsDone(again, ["create", "replace"]), []);
         assert.deepEqual(patchesDone(again), []);
         assert.ok(again.events.filter(e => e.resourcePreEvent).every(e => e.resourcePreEvent!.metadata.op === "same"),
-            again.events.filter(e => e.resourcePreEvent && e.resourcePreEvent.metadata.op !== "same").map(e => urnName(e.resourcePreEvent!.metadata.urn)).join(", "));
+            again.events.filter(e => e.resourcePreEvent && e.resourcePreEvent.metadata.op !== "same").map(e => `${urnName(e.resourcePreEvent!.metadata.urn)} (${e.resourcePreEvent!.metadata.type} ${e.resourcePreEvent!.metadata.op})`).join(", "));
         for (const a of apps.keys()) assert.equal((await getApp(a)).status?.operationState?.startedAt, started.get(a), `${a} was not synced again`);
     });
 });

@@ -47,7 +47,7 @@ export interface ArgoSyncArgs {
     app: string;
     namespace: string;
     /** Marks this run's operation (syncRunId). */
-    run: pulumi.Input<string>;
+    run: string;
     /** Shown in Argo CD's UI: who asked (operation.initiatedBy.username). */
     initiatedBy: string;
     /** Shown in Argo CD's UI: why (operation.info "reason"). */
@@ -71,7 +71,7 @@ export function applicationSyncPatch(a: Omit<ArgoSyncArgs, "provider">): k8s.api
             name: a.app,
             namespace: a.namespace,
             annotations: {
-                "pulumi.com/waitFor": pulumi.output(a.run).apply(r => syncWaitFor(r, a.needs)),
+                "pulumi.com/waitFor": syncWaitFor(a.run, a.needs),
                 "pulumi.com/timeoutSeconds": String(a.timeoutSeconds),
                 // Argo CD's controller writes `operation` too (it clears it when done): ours wins.
                 "pulumi.com/patchForce": "true",
@@ -85,13 +85,21 @@ export function applicationSyncPatch(a: Omit<ArgoSyncArgs, "provider">): k8s.api
     };
 }
 
-/** The step's resource: the patch, and the state the provider's await ended on for the verdict. */
+/**
+ * The step's resource: the patch, and the state the provider's await ended on for the verdict.
+ *
+ * One resource per run (its name carries the run id): Argo CD clears `operation` once the sync is done,
+ * so the provider, which diffs the new inputs against the object it last saw, would find `operation`
+ * missing on every later preview and apply it again, a new sync each time. The operation is set when
+ * the run's resource is created and never updated (`ignoreChanges`); a new run key creates a new
+ * resource (a new sync) and deletes the last run's, which only gives up its field manager's fields.
+ */
 export function argoSyncResource(a: ArgoSyncArgs): ResourceExec {
     return {
-        create: (name, opts) => new k8s.apiextensions.CustomResourcePatch(name,
+        create: (name, opts) => new k8s.apiextensions.CustomResourcePatch(`${name}-${a.run.slice(0, 8)}`,
             // `status` is read back, never sent: an undefined input is an output of the resource.
             { ...applicationSyncPatch(a), status: undefined },
-            { ...opts, provider: a.provider }),
+            { ...opts, provider: a.provider, ignoreChanges: ["operation"] }),
         params: r => ({ observed: (r as unknown as { status: pulumi.Output<unknown> }).status, run: a.run }),
     };
 }

@@ -12,7 +12,7 @@ export const LSST_PROCEDURE = "lsst-site-upgrade";
 
 export interface LsstSiteUpgradeArgs {
     /** The upgrade run: a new key runs the whole procedure again. */
-    runKey: pulumi.Input<string>;
+    runKey: string;
     /** The validated `upgrade:lsst` section. */
     lsst: LsstConfig;
     /** Slack incoming webhook, a Pulumi secret; without it the messages are printed for the operator to post. */

@@ -18,7 +18,7 @@ export type AppRef = { app: string; children: boolean; waitFor: SyncWait };
 /** The site's cluster, as the Kubernetes steps reach it: its provider, and what marks this run's operations. */
 export interface SiteCluster {
     provider: k8s.Provider;
-    runKey: pulumi.Input<string>;
+    runKey: string;
     stack: string;
 }
 
@@ -163,7 +163,7 @@ export function configUpdate(c: LsstConfig, title: string, command: string, para
 export function argocdSync(c: LsstConfig, a: AppRef, wave: number, cluster: SiteCluster): StepDef {
     const children = a.children ? " and its child applications" : "";
     const until = a.waitFor === "synced" ? "its sync succeeded (its CSC Jobs keep running)" : "Synced and Healthy";
-    const run = pulumi.output(cluster.runKey).apply(k => syncRunId([cluster.stack, k, a.app]));
+    const run = syncRunId([cluster.stack, cluster.runKey, a.app]);
     return {
         kind: "argocd-sync",
         title: `Sync ${a.app}${children} (wave ${wave}) and wait until ${until}`,
@@ -181,7 +181,7 @@ export function argocdSync(c: LsstConfig, a: AppRef, wave: number, cluster: Site
         },
         resource: argoSyncResource({
             app: a.app, namespace: c.argocd.namespace, run, initiatedBy: "upgrade-as-code",
-            reason: pulumi.interpolate`${cluster.stack} ${cluster.runKey} ${a.app}`, needs: a.waitFor,
+            reason: `${cluster.stack} ${cluster.runKey} ${a.app}`, needs: a.waitFor,
             timeoutSeconds: c.argocd.timeoutSeconds, revision: c.argocd.revision, prune: c.argocd.prune, provider: cluster.provider,
         }),
         runner: {},
@@ -200,7 +200,7 @@ export function rolloutRestart(c: LsstConfig, title: string, cluster: SiteCluste
         params: { namespace: n.namespace, deployment: n.deployment, timeoutSeconds: n.timeoutSeconds },
         resource: rolloutRestartResource({
             deployment: n.deployment, namespace: n.namespace, timeoutSeconds: n.timeoutSeconds, provider: cluster.provider,
-            marker: pulumi.interpolate`${cluster.stack}/${cluster.runKey}`,
+            marker: `${cluster.stack}/${cluster.runKey}`,
         }),
         runner: {},
     };

@@ -81,8 +81,9 @@ describe("LSST on a real control plane: Argo CD syncs through the real Kubernete
         stack = await EngineStack.create(project, config([{ app: "test42", waitFor: "synced" }, { app: "kafka-producers", waitFor: "healthy" }]));
         const run = await stack.preview();
         const planned = run.events.filter(e => e.resourcePreEvent?.metadata.type === "kubernetes:argoproj.io/v1alpha1:ApplicationPatch")
-            .map(e => e.resourcePreEvent!.metadata.urn.split("::").pop());
-        assert.deepEqual(planned, ["deploy-argocd-test42", "deploy-argocd-kafka-producers"]);
+            .map(e => e.resourcePreEvent!.metadata.urn.split("::").pop()!);
+        // One patch per step and run: the step's id and the run's mark.
+        assert.deepEqual(planned.map(n => n.replace(/-[0-9a-f]{8}$/, "")), ["deploy-argocd-test42", "deploy-argocd-kafka-producers"]);
         for (const app of ["test42", "kafka-producers"]) {
             assert.equal((await getApp(app)).status?.operationState, undefined, `${app} was not synced by the preview`);
         }
@@ -107,12 +108,18 @@ describe("LSST on a real control plane: Argo CD syncs through the real Kubernete
     it("a second up with the same run key syncs nothing; a new run key is a new operation", async () => {
         const before = (await getApp("test42")).status?.operationState?.operation?.info?.[0]?.value;
         const same = await stack.up();
-        assert.deepEqual(commandOps(same).filter(o => o.op !== "same").map(o => o.name), []);
+        // Nothing at all is planned again: Argo CD cleared `operation`, which the patch does not apply again.
+        assert.deepEqual(same.events.filter(e => e.resourcePreEvent && e.resourcePreEvent.metadata.op !== "same")
+            .map(e => `${e.resourcePreEvent!.metadata.op} ${e.resourcePreEvent!.metadata.urn.split("::").pop()}`), []);
         assert.equal((await getApp("test42")).status?.operationState?.operation?.info?.[0]?.value, before);
         await stack.setConfig(config([{ app: "test42", waitFor: "synced" }, { app: "kafka-producers", waitFor: "healthy" }], { runKey: "cycle-0035" }));
         const next = await stack.up();
         // Each command is replaced (its trigger, the run key, changed): its events name it more than once.
         assert.deepEqual([...new Set(commandsDone(next).map(o => o.name))], ["deploy-argocd-test42", "deploy-argocd-kafka-producers"]);
+        // The new run's patches are created, the last run's deleted (they give up their fields only).
+        const patchOps = next.events.filter(e => e.resourcePreEvent?.metadata.type === "kubernetes:argoproj.io/v1alpha1:ApplicationPatch")
+            .map(e => e.resourcePreEvent!.metadata.op).sort();
+        assert.deepEqual(patchOps, ["create", "create", "delete", "delete"]);
         const after = (await getApp("test42")).status?.operationState?.operation?.info?.[0]?.value;
         assert.notEqual(after, before);
         assert.match(after ?? "", /^[0-9a-f]{16}$/);

@@ -377,7 +377,10 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         // One provider for the site; one Application patch per sync step, one Deployment patch for the restart.
         const of = (type: string) => run.registrations.filter(r => r.type === type).map(r => r.name).sort();
         assert.deepEqual(of("pulumi:providers:kubernetes"), ["lsst-site-upgrade-cluster"]);
-        assert.deepEqual(of("kubernetes:argoproj.io/v1alpha1:ApplicationPatch"), run.steps.filter(s => s.kind === "argocd-sync").map(s => s.id).sort());
+        // Each named after its step and this run (a new run key is a new patch, a new sync).
+        const patches = of("kubernetes:argoproj.io/v1alpha1:ApplicationPatch");
+        assert.ok(patches.every(n => /-[0-9a-f]{8}$/.test(n)), patches.join(", "));
+        assert.deepEqual(patches.map(n => n.slice(0, -9)).sort(), run.steps.filter(s => s.kind === "argocd-sync").map(s => s.id).sort());
         assert.deepEqual(of("kubernetes:apps/v1:DeploymentPatch"), ["deploy-nublado-restart"]);
         assert.deepEqual(run.invokes, []);
         assert.equal(commandNames(run).length, run.steps.length);

@@ -42,7 +42,13 @@ function assertRanInOrder(run: EngineRun, steps: StepRecord[]): void {
 /** The Application patches the provider created, in the order their creation finished. */
 function patchesDone(run: EngineRun): string[] {
     return run.events.filter(e => e.resOutputsEvent?.metadata.type === PATCH_TYPE && e.resOutputsEvent.metadata.op === "create")
-        .map(e => urnName(e.resOutputsEvent!.metadata.urn));
+        .map(e => stepOfPatch(urnName(e.resOutputsEvent!.metadata.urn)));
+}
+
+/** A sync patch is named after its step and its run (`<step>-<8 hex>`): its step. */
+function stepOfPatch(name: string): string {
+    assert.match(name, /-[0-9a-f]{8}$/, `${name} names its run`);
+    return name.slice(0, -9);
 }
 
 type App = {
@@ -89,7 +95,7 @@ describe("LSST site upgrade on the real engine", function () {
             const at = new Map(planned.map((o, i) => [o.name, i]));
             for (const s of plan) for (const d of s.dependsOn) assert.ok(at.get(d)! < at.get(s.id)!, `${d} is planned before ${s.id}`);
             // Each Argo CD sync is planned as the provider's Application patch, though nothing could validate it.
-            const patches = run.events.filter(e => e.resourcePreEvent?.metadata.type === PATCH_TYPE).map(e => urnName(e.resourcePreEvent!.metadata.urn));
+            const patches = run.events.filter(e => e.resourcePreEvent?.metadata.type === PATCH_TYPE).map(e => stepOfPatch(urnName(e.resourcePreEvent!.metadata.urn)));
             assert.ok(patches.length > 0, "no Application patch planned");
             assert.deepEqual(patches.sort(), plan.filter(s => s.kind === "argocd-sync").map(s => s.id).sort());
             // Observed with provider v4.25.0: against an unreachable cluster the preview plans each patch without

@@ -10,9 +10,7 @@ import { RawConfig } from "../support/configs";
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const LAB = path.join(ROOT, "lab", "lsst");
 // The stand-ins test/lsst/engine.test.ts still uses (every other LSST test runs the Kubernetes and Docker labs).
-export const FAKE_KUBECTL = path.join(LAB, "fake-kubectl.js");
 export const FAKE_CSC = path.join(LAB, "fake-csc.js");
-export const FAKE_DAEMON = path.join(LAB, "fake-ospl-daemon.js");
 
 /** The real kubectl; the tests that need it fail (never skip) without it. */
 export function realKubectl(): string {
@@ -46,79 +44,6 @@ export async function failureOf(p: Promise<unknown>): Promise<string> {
         return (err as Error).message;
     }
     assert.fail("the step succeeded, a failure was expected");
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// A simulated cluster for the fake kubectl (test/lsst/engine.test.ts only)
-
-export class FakeCluster {
-    readonly dir: string;
-
-    constructor() {
-        this.dir = tmpDir("lsst-k8s-");
-    }
-
-    get env(): Record<string, string> {
-        return { FAKE_K8S_DIR: this.dir, FAKE_K8S_REAL_KUBECTL: realKubectl() };
-    }
-
-    private file(resource: string, namespace: string, name: string, suffix = ".json"): string {
-        return path.join(this.dir, "objects", resource, namespace, `${name}${suffix}`);
-    }
-
-    private write(file: string, value: unknown): void {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, JSON.stringify(value, null, 2));
-    }
-
-    /** An Argo CD Application (from a fixture document or a name) and how its syncs go. */
-    app(doc: Record<string, unknown> | string, behaviour: Record<string, unknown> = {}, labels: Record<string, string> = {}): string {
-        const d = typeof doc === "string"
-            ? { apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name: doc, namespace: "argocd", labels }, spec: { project: "default" } }
-            : doc;
-        const name = (d as { metadata: { name: string } }).metadata.name;
-        this.write(this.file("applications.argoproj.io", "argocd", name), d);
-        this.write(this.file("applications.argoproj.io", "argocd", name, ".fake.json"), { behaviour });
-        return name;
-    }
-
-    /** The Application as stored (its status is only updated when the fake kubectl reads it). */
-    appDoc(name: string): Record<string, any> {
-        return JSON.parse(fs.readFileSync(this.file("applications.argoproj.io", "argocd", name), "utf8"));
-    }
-
-    appPatches(name: string): Record<string, any>[] {
-        return JSON.parse(fs.readFileSync(this.file("applications.argoproj.io", "argocd", name, ".fake.json"), "utf8")).patches ?? [];
-    }
-
-    pod(namespace: string, name: string, labels: Record<string, string>, o: { runningAfterMs?: number; log?: { afterMs?: number; line: string }[]; ready?: boolean } = {}): void {
-        this.write(this.file("pods", namespace, name), { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels } });
-        this.write(this.file("pods", namespace, name, ".fake.json"), { createdAt: Date.now(), ...o });
-    }
-
-    /** The pod that replaces a deleted one in `namespace`. */
-    restartAs(namespace: string, prefix: string, labels: Record<string, string>, runningAfterMs = 0): void {
-        this.write(path.join(this.dir, "objects", "pods", namespace, ".restart.json"), { prefix, labels, runningAfterMs });
-    }
-
-    workload(resource: "jobs" | "deployments" | "daemonsets", namespace: string, name: string, labels: Record<string, string>): void {
-        this.write(this.file(resource, namespace, name), { metadata: { name, namespace, labels } });
-    }
-
-    exists(resource: string, namespace: string, name: string): boolean {
-        return fs.existsSync(this.file(resource, namespace, name));
-    }
-
-    pods(namespace: string): string[] {
-        const d = path.join(this.dir, "objects", "pods", namespace);
-        return fs.existsSync(d) ? fs.readdirSync(d).filter(f => f.endsWith(".json") && !f.endsWith(".fake.json") && !f.startsWith(".")).map(f => f.slice(0, -5)) : [];
-    }
-
-    /** Every kubectl call, in order. */
-    calls(): string[][] {
-        const f = path.join(this.dir, "calls.log");
-        return fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n").filter(Boolean).map(l => JSON.parse(l)) : [];
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

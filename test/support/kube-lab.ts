@@ -17,11 +17,11 @@
 import { execFile, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { randomBytes } from "crypto";
 import { stringify } from "yaml";
+import { freePort } from "./ports";
 
 const ROOT = path.join(__dirname, "..", "..");
 /** The Argo CD Application CRD of argo-cd v3.5.1 (a shared read-only copy next to the repository). */
@@ -98,17 +98,6 @@ export function kubeBinDir(): string {
     const missing = SERVERS.filter(b => !fs.existsSync(path.join(bin!, b)));
     if (missing.length) throw new Error(`the Kubernetes lab needs ${missing.join(", ")} in ${bin} (scripts/kubernetes/build.sh builds them)`);
     return bin;
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-        server.on("error", reject);
-    });
 }
 
 function run(cmd: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {

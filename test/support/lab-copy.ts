@@ -1,11 +1,11 @@
 import { execFileSync, spawn, spawnSync } from "child_process";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { InmantaClient } from "../../components/inmanta/client";
+import { freePort } from "./ports";
 
 const ROOT = path.join(__dirname, "..", "..");
 const COPIED = ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "package-lock.json", "components", "cli", "bin", "scripts", "lab", "stacks", "engine"];
@@ -39,17 +39,6 @@ export function lineEnv(version: string): Record<string, string> {
     if (vars.INMANTA_VERSION !== version) throw new Error(`scripts/inmanta/line.sh did not select inmanta-core ${version}`);
     lineEnvs.set(version, vars);
     return vars;
-}
-
-export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-        server.on("error", reject);
-    });
 }
 
 /** A command's exit status and everything it printed (stdout and stderr, in order). */

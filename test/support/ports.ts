@@ -1,0 +1,13 @@
+import * as net from "net";
+
+/** A TCP port on loopback that nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+        server.on("error", reject);
+    });
+}

@@ -3,7 +3,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { shellQuote } from "../../components/core/shell-quote";
-import { BARE_METAL, DockerLab, HostRun, isRunning, LAB_IMAGE, ON_HOST, onHost, startDocker } from "../support/docker-lab";
+import { BARE_METAL, DockerLab, emptyEngine, HostRun, isRunning, LAB_IMAGE, ON_HOST, onHost, startDocker } from "../support/docker-lab";
 import { runLsstStep, tmpDir } from "./support";
 
 /*
@@ -62,8 +62,7 @@ describe("LSST bare metal on a real Docker engine (docker-compose-admin scripts)
     });
     afterEach(async function () {
         // Each test starts from an engine without containers (the image stays).
-        const ids = (await lab.docker(["ps", "-aq"])).split(/\s+/).filter(Boolean);
-        if (ids.length) await lab.docker(["rm", "-f", ...ids]);
+        await emptyEngine(lab, { volumes: false });
     });
 
     it("builds the lab's image FROM scratch with Debian's static busybox, and runs it without a network", async () => {

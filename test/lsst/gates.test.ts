@@ -7,7 +7,7 @@ import { containerGate } from "../../components/lsst/steps";
 import { load } from "../support/configs";
 import { shellQuote } from "../../components/core/shell-quote";
 import { stringify } from "yaml";
-import { DockerLab, ON_HOST, onHost, startDocker } from "../support/docker-lab";
+import { DockerLab, emptyEngine, ON_HOST, onHost, startDocker } from "../support/docker-lab";
 import { KubeLab, startKubeLab } from "../support/kube-lab";
 import { FakeCscs, failureOf, lsstRaw, lsstSite, realKubectl, ROOT, runLsstStep, tmpDir } from "./support";
 
@@ -40,14 +40,6 @@ async function untilFederations(lab: DockerLab, n: number, timeoutMs = 60000): P
     }
 }
 
-/** Each test starts from an engine without containers or volumes (a stale heartbeat would count as a federation). */
-async function emptyEngine(lab: DockerLab): Promise<void> {
-    const ids = (await lab.docker(["ps", "-aq"])).split(/\s+/).filter(Boolean);
-    if (ids.length) await lab.docker(["rm", "-f", ...ids]);
-    const volumes = (await lab.docker(["volume", "ls", "-q"])).split(/\s+/).filter(Boolean);
-    if (volumes.length) await lab.docker(["volume", "rm", "-f", ...volumes]);
-}
-
 /*
  * The main OSPL daemon and the per-machine daemons are real containers on a real Docker engine (the
  * Docker lab), started by docker-compose-admin-shaped scripts (lsst-ts/docker-compose-admin
@@ -66,7 +58,7 @@ describe("LSST gates and probes on the real OSPL daemons (Docker lab)", function
         await lab?.stop();
     });
     afterEach(async function () {
-        await emptyEngine(lab);
+        await emptyEngine(lab, { volumes: true });
     });
 
     it("waits for a daemon that says \"daemon ready\" late, and passes once it does", async () => {
@@ -282,7 +274,7 @@ describe("LSST bare-metal gates: a script's effect read from its containers (Doc
         await lab?.stop();
     });
     afterEach(async function () {
-        await emptyEngine(lab);
+        await emptyEngine(lab, { volumes: true });
     });
 
     const site = lsstSite("tts");

@@ -67,6 +67,18 @@ export function onHost(lab: Pick<DockerLab, "env">, host: string, args: string[]
 }
 
 /** A container's state by `docker inspect -f {{.State.Running}}`: false when it is stopped or gone. */
+/**
+ * Every container removed (the image stays), and with `volumes` every volume too, so that a test starts
+ * from an empty engine: no old heartbeat file in a volume counts as a federation.
+ */
+export async function emptyEngine(lab: Pick<DockerLab, "docker">, o: { volumes: boolean }): Promise<void> {
+    const ids = (await lab.docker(["ps", "-aq"])).split(/\s+/).filter(Boolean);
+    if (ids.length) await lab.docker(["rm", "-f", ...ids]);
+    if (!o.volumes) return;
+    const volumes = (await lab.docker(["volume", "ls", "-q"])).split(/\s+/).filter(Boolean);
+    if (volumes.length) await lab.docker(["volume", "rm", "-f", ...volumes]);
+}
+
 export async function isRunning(lab: Pick<DockerLab, "docker">, container: string): Promise<boolean> {
     try {
         return (await lab.docker(["inspect", "-f", "{{.State.Running}}", container])).trim() === "true";

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { ResourceExec } from "../core/step";
+import { ServerDryRun } from "./server-dry-run";
 
 /**
  * One Argo CD sync as a resource of the Kubernetes provider: the sync `operation` applied to the
@@ -57,10 +58,12 @@ export interface ArgoSyncArgs {
     revision?: string;
     prune?: boolean;
     provider: k8s.Provider;
+    /** Checks the patch with the API server during `pulumi preview` (the provider does not). */
+    dryRun?: ServerDryRun;
 }
 
 /** The Application patch: metadata, the waitFor annotations and the operation. */
-export function applicationSyncPatch(a: Omit<ArgoSyncArgs, "provider">): k8s.apiextensions.CustomResourcePatchArgs {
+export function applicationSyncPatch(a: Omit<ArgoSyncArgs, "provider" | "dryRun">): k8s.apiextensions.CustomResourcePatchArgs {
     const sync: Record<string, unknown> = { syncStrategy: { hook: {} } };
     if (a.revision) sync.revision = a.revision;
     if (a.prune) sync.prune = true;
@@ -95,11 +98,18 @@ export function applicationSyncPatch(a: Omit<ArgoSyncArgs, "provider">): k8s.api
  * resource (a new sync) and deletes the last run's, which only gives up its field manager's fields.
  */
 export function argoSyncResource(a: ArgoSyncArgs): ResourceExec {
+    const { provider, dryRun, ...patch } = a;
     return {
-        create: (name, opts) => new k8s.apiextensions.CustomResourcePatch(`${name}-${a.run.slice(0, 8)}`,
-            // `status` is read back, never sent: an undefined input is an output of the resource.
-            { ...applicationSyncPatch(a), status: undefined },
-            { ...opts, provider: a.provider, ignoreChanges: ["operation"] }),
+        create: (name, opts) => {
+            const manifest = applicationSyncPatch(patch);
+            if (dryRun && opts.parent) {
+                dryRun.add({ resource: "applications.argoproj.io", name: a.app, namespace: a.namespace, manifest, step: opts.parent });
+            }
+            return new k8s.apiextensions.CustomResourcePatch(`${name}-${a.run.slice(0, 8)}`,
+                // `status` is read back, never sent: an undefined input is an output of the resource.
+                { ...manifest, status: undefined },
+                { ...opts, provider, ignoreChanges: ["operation"] });
+        },
         params: r => ({ observed: (r as unknown as { status: pulumi.Output<unknown> }).status, run: a.run }),
     };
 }

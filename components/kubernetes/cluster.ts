@@ -10,8 +10,8 @@ export interface ClusterArgs {
 
 /**
  * The Kubernetes provider of one site. Server-side apply, so that a patch is merged with what Argo CD
- * and the operators own, and `pulumi preview` has the API server validate each patch (a dry run). With
- * no reachable cluster, preview still runs and the provider says that nothing could be checked.
+ * and the operators own. The provider does not preview a Patch resource: the API server's check of
+ * each patch during `pulumi preview` is ServerDryRun's (server-dry-run.ts).
  */
 export function clusterProvider(name: string, c: ClusterArgs, opts: pulumi.CustomResourceOptions): k8s.Provider {
     return new k8s.Provider(name, {

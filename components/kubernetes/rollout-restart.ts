@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ResourceExec } from "../core/step";
+import { ServerDryRun } from "./server-dry-run";
 
 /** The annotation `kubectl rollout restart` sets on a Deployment's pod template. */
 export const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
@@ -12,6 +13,8 @@ export interface RolloutRestartArgs {
     marker: pulumi.Input<string>;
     timeoutSeconds: number;
     provider: k8s.Provider;
+    /** Checks the patch with the API server during `pulumi preview` (the provider does not). */
+    dryRun?: ServerDryRun;
 }
 
 /**
@@ -20,15 +23,24 @@ export interface RolloutRestartArgs {
  * old ones gone. The status it ended on goes to the step's runner.
  */
 export function rolloutRestartResource(a: RolloutRestartArgs): ResourceExec {
+    const patch = {
+        metadata: {
+            name: a.deployment,
+            namespace: a.namespace,
+            annotations: { "pulumi.com/timeoutSeconds": String(a.timeoutSeconds), "pulumi.com/patchForce": "true" },
+        },
+        spec: { template: { metadata: { annotations: { [RESTARTED_AT]: a.marker } } } },
+    };
     return {
-        create: (name, opts) => new k8s.apps.v1.DeploymentPatch(name, {
-            metadata: {
-                name: a.deployment,
-                namespace: a.namespace,
-                annotations: { "pulumi.com/timeoutSeconds": String(a.timeoutSeconds), "pulumi.com/patchForce": "true" },
-            },
-            spec: { template: { metadata: { annotations: { [RESTARTED_AT]: a.marker } } } },
-        }, { ...opts, provider: a.provider }),
+        create: (name, opts) => {
+            if (a.dryRun && opts.parent) {
+                a.dryRun.add({
+                    resource: "deployments.apps", name: a.deployment, namespace: a.namespace, step: opts.parent, mayComeLater: true,
+                    manifest: { apiVersion: "apps/v1", kind: "Deployment", ...patch },
+                });
+            }
+            return new k8s.apps.v1.DeploymentPatch(name, patch, { ...opts, provider: a.provider });
+        },
         params: r => ({ observed: (r as k8s.apps.v1.DeploymentPatch).status }),
     };
 }

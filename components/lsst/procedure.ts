@@ -5,6 +5,7 @@ import {
     CLEANUP_LOVE_COVERS, containersOf, kubeContext, LsstConfig, LsstServiceConfig, LsstSystemConfig, LsstVariations, lsstVariations, lovesSynced, systemSlug,
 } from "../config/lsst";
 import { clusterProvider } from "../kubernetes/cluster";
+import { ServerDryRun } from "../kubernetes/server-dry-run";
 import { cscCommand, cscParts, Probe } from "./probes";
 import * as steps from "./steps";
 
@@ -100,13 +101,16 @@ export class LsstSiteUpgrade extends pulumi.ComponentResource {
 
         shutdown(flow, c, v, production);
         configuration(flow, c);
+        const clusterArgs = { context: kubeContext(c), kubeconfigPath: c.kubernetes.kubeconfig };
         const cluster: steps.SiteCluster = {
-            provider: clusterProvider(`${name}-cluster`, { context: kubeContext(c), kubeconfigPath: c.kubernetes.kubeconfig }, { parent: this }),
+            provider: clusterProvider(`${name}-cluster`, clusterArgs, { parent: this }),
             runKey: args.runKey,
             stack: pulumi.getStack(),
+            dryRun: new ServerDryRun(site, clusterArgs),
         };
         deployment(flow, c, site, args.slackWebhook, args.gates ?? { runKey: args.runKey, timeoutSeconds: 3600, preApproved: [] }, cluster);
         monitoring(flow, c, site, production, args.slackWebhook);
+        cluster.dryRun?.run(this);
 
         this.steps = seq;
         this.variations = v;

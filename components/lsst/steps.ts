@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StepDef } from "../core";
 import { argoSyncResource, syncRunId } from "../kubernetes/argocd-sync";
 import { rolloutRestartResource } from "../kubernetes/rollout-restart";
+import { ServerDryRun } from "../kubernetes/server-dry-run";
 import { shellQuote } from "../core/shell-quote";
 import { kubeContext, LsstCleanupCover, LsstConfig, LsstGateConfig, SyncWait } from "../config/lsst";
 import { cscCommand, describeProbe, fill, Probe } from "./probes";
@@ -20,6 +21,8 @@ export interface SiteCluster {
     provider: k8s.Provider;
     runKey: string;
     stack: string;
+    /** Collects the site's patches for the API server's check during `pulumi preview`. */
+    dryRun?: ServerDryRun;
 }
 
 function runner(kind: string, title: string, params: Record<string, pulumi.Input<unknown>>,
@@ -183,6 +186,7 @@ export function argocdSync(c: LsstConfig, a: AppRef, wave: number, cluster: Site
             app: a.app, namespace: c.argocd.namespace, run, initiatedBy: "upgrade-as-code",
             reason: `${cluster.stack} ${cluster.runKey} ${a.app}`, needs: a.waitFor,
             timeoutSeconds: c.argocd.timeoutSeconds, revision: c.argocd.revision, prune: c.argocd.prune, provider: cluster.provider,
+            dryRun: cluster.dryRun,
         }),
         runner: {},
     };
@@ -200,7 +204,7 @@ export function rolloutRestart(c: LsstConfig, title: string, cluster: SiteCluste
         params: { namespace: n.namespace, deployment: n.deployment, timeoutSeconds: n.timeoutSeconds },
         resource: rolloutRestartResource({
             deployment: n.deployment, namespace: n.namespace, timeoutSeconds: n.timeoutSeconds, provider: cluster.provider,
-            marker: `${cluster.stack}/${cluster.runKey}`,
+            marker: `${cluster.stack}/${cluster.runKey}`, dryRun: cluster.dryRun,
         }),
         runner: {},
     };

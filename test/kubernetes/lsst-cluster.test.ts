@@ -20,6 +20,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Step } from "./components/core/step";
 import { LsstConfig } from "./components/config/lsst";
 import { clusterProvider } from "./components/kubernetes/cluster";
+import { ServerDryRun } from "./components/kubernetes/server-dry-run";
 import * as steps from "./components/lsst/steps";
 const cfg = new pulumi.Config("upgrade");
 const runKey = cfg.require("runKey");
@@ -28,13 +29,17 @@ const c = {
     argocd: { namespace: "argocd", instanceLabel: "argocd.argoproj.io/instance", timeoutSeconds: cfg.requireNumber("timeoutSeconds"), prune: false },
     nublado: { namespace: "nublado", deployment: "cachemachine", timeoutSeconds: 120 },
 } as unknown as LsstConfig;
-const cluster = { provider: clusterProvider("site-cluster", { context: "lab", kubeconfigPath: cfg.require("kubeconfig") }, {}), runKey, stack: pulumi.getStack() };
+const clusterArgs = { context: "lab", kubeconfigPath: cfg.require("kubeconfig") };
+const dryRun = new ServerDryRun("Lab", clusterArgs);
+const cluster = { provider: clusterProvider("site-cluster", clusterArgs, {}), runKey, stack: pulumi.getStack(), dryRun };
 let after: Step[] = [];
 const add = (id: string, def: ReturnType<typeof steps.argocdSync>) => { const s = new Step(id, { ...def, runKey }, { after }); after = [s]; };
 for (const a of cfg.requireObject<{ app: string; waitFor: "synced" | "healthy" }[]>("apps")) {
     add("deploy-argocd-" + a.app, steps.argocdSync(c, { app: a.app, children: false, waitFor: a.waitFor }, 1, cluster));
 }
 if (cfg.getBoolean("restart")) add("deploy-nublado-restart", steps.rolloutRestart(c, "Restart cachemachine", cluster));
+const site = new pulumi.ComponentResource("upgrade:test:Site", "site", {});
+dryRun.run(site);
 `;
 
 type App = { status?: { operationState?: { phase?: string; operation?: { info?: { name: string; value: string }[] } }; sync?: { status?: string }; health?: { status?: string } } };
@@ -77,9 +82,28 @@ describe("LSST on a real control plane: Argo CD syncs through the real Kubernete
         }
     });
 
-    it("preview plans each sync patch and syncs nothing", async () => {
-        stack = await EngineStack.create(project, config([{ app: "test42", waitFor: "synced" }, { app: "kafka-producers", waitFor: "healthy" }]));
+    it("preview has the API server check each patch: one it refuses fails the preview naming the app, and nothing is synced", async () => {
+        stack = await EngineStack.create(project, config([{ app: "test42", waitFor: "synced" }, { app: "auxtel", waitFor: "synced" }]));
+        const err = await stack.preview().then(() => undefined, (e: unknown) => e);
+        assert.ok(err instanceof EngineRunError, String(err));
+        assert.deepEqual(diagnostics(err.run, "error").filter(d => d.name).map(d => `${d.name}: ${d.message.trim()}`), [
+            `deploy-argocd-auxtel: applications.argoproj.io argocd/auxtel cannot be patched: it is not on the cluster ` +
+            `(Error from server (NotFound): applications.argoproj.io "auxtel" not found)`,
+        ]);
+        // The program fails (an error diagnostic alone would leave the preview green), saying how many were refused.
+        assert.match(diagnostics(err.run, "error").filter(d => !d.name).map(d => d.message).join("\n"),
+            /Lab: the API server refuses 1 of the 2 patches \(their steps say why\)/);
+        assert.ok(diagnostics(err.run, "info").some(d => d.name === "deploy-argocd-test42" &&
+            d.message.trim() === "server-side dry run: the API server accepts the patch of applications.argoproj.io argocd/test42"));
+        assert.equal((await getApp("test42")).status?.operationState, undefined, "test42 was not synced by the preview");
+    });
+
+    it("preview plans each sync patch, each accepted by the API server's dry run, and syncs nothing", async () => {
+        await stack.setConfig(config([{ app: "test42", waitFor: "synced" }, { app: "kafka-producers", waitFor: "healthy" }]));
         const run = await stack.preview();
+        assert.deepEqual(diagnostics(run, "info").filter(d => /server-side dry run/.test(d.message)).map(d => d.name).sort(),
+            ["deploy-argocd-kafka-producers", "deploy-argocd-test42"]);
+        assert.deepEqual(diagnostics(run, "warning"), []);
         const planned = run.events.filter(e => e.resourcePreEvent?.metadata.type === "kubernetes:argoproj.io/v1alpha1:ApplicationPatch")
             .map(e => e.resourcePreEvent!.metadata.urn.split("::").pop()!);
         // One patch per step and run: the step's id and the run's mark.

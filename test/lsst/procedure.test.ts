@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { ConfigError } from "../../components/config";
-import { StepRecord } from "../../components/core";
+import { SHELL_INTERPRETER, StepRecord } from "../../components/core";
 import { loadStack } from "../../cli/stack-config";
 import { buildUnderMocks, MockRun, precedes, runnerSpecOf } from "../support/mocks";
 import { load, RawConfig } from "../support/configs";
@@ -365,7 +365,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         }
     });
 
-    it("registers steps, their command resources and the site's Kubernetes patches, and no invoke: preview runs nothing", async () => {
+    it("registers steps, their command resources and the site's Kubernetes patches; the one invoke is the patches' server-side dry run", async () => {
         const run = await build(lsstRaw("tts"));
         const types = new Set(run.registrations.map(r => r.type));
         for (const t of types) {
@@ -382,7 +382,18 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         assert.ok(patches.every(n => /-[0-9a-f]{8}$/.test(n)), patches.join(", "));
         assert.deepEqual(patches.map(n => n.slice(0, -9)).sort(), run.steps.filter(s => s.kind === "argocd-sync").map(s => s.id).sort());
         assert.deepEqual(of("kubernetes:apps/v1:DeploymentPatch"), ["deploy-nublado-restart"]);
-        assert.deepEqual(run.invokes, []);
+        // The provider does not preview a Patch resource: one read-only invoke has the API server check them all
+        // (components/kubernetes/server-dry-run.ts), through the step-shell launcher.
+        assert.deepEqual(run.invokes, ["command:local:run"]);
+        const line = String(run.invokeInputs[0].command);
+        assert.deepEqual(run.invokeInputs[0].interpreter, SHELL_INTERPRETER);
+        const checked = [...line.matchAll(/ get (\S+) (\S+) -n (\S+) -o name/g)].map(m => `${m[1]} ${m[3]}/${m[2]}`);
+        assert.deepEqual(checked.sort(), [
+            ...run.steps.filter(s => s.kind === "argocd-sync").map(s => `applications.argoproj.io argocd/${s.params.app}`),
+            ...run.steps.filter(s => s.kind === "k8s-pod-restart").map(s => `deployments.apps ${s.params.namespace}/${s.params.deployment}`),
+        ].sort());
+        assert.equal(line.match(/apply --server-side --dry-run=server --force-conflicts/g)?.length, checked.length);
+        assert.doesNotMatch(line, / apply (?!--server-side --dry-run=server)/, "every apply is a dry run");
         assert.equal(commandNames(run).length, run.steps.length);
         // Runner steps run the step runner; shell steps run their configured command with bash.
         const runner = run.registrations.find(r => r.name === "deploy-argocd-obssys" && r.type === "command:local:Command")!;

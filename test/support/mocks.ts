@@ -12,6 +12,8 @@ export interface Registration {
 export interface MockRun {
     registrations: Registration[];
     invokes: string[];
+    /** Each invoke's inputs, in the order of `invokes`. */
+    invokeInputs: Record<string, unknown>[];
     steps: StepRecord[];
 }
 
@@ -22,7 +24,7 @@ export interface MockRun {
  */
 export async function installMocks(opts: { preview: boolean; stack?: string; results?: Record<string, unknown> }): Promise<MockRun> {
     resetRegistry();
-    const run: MockRun = { registrations: [], invokes: [], steps: [] };
+    const run: MockRun = { registrations: [], invokes: [], invokeInputs: [], steps: [] };
     await pulumi.runtime.setMocks({
         newResource: (args: pulumi.runtime.MockResourceArgs) => {
             run.registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
@@ -36,6 +38,7 @@ export async function installMocks(opts: { preview: boolean; stack?: string; res
         },
         call: (args: pulumi.runtime.MockCallArgs) => {
             run.invokes.push(args.token);
+            run.invokeInputs.push(args.inputs as Record<string, unknown>);
             return {};
         },
     }, "upgrade", opts.stack ?? "test", opts.preview);

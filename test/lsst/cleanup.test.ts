@@ -306,9 +306,9 @@ describe("k8s-cleanup on a real control plane: cleanup_all -d with the site's co
         const user = `system:serviceaccount:${OPERATOR_SA.namespace}:${OPERATOR_SA.name}`;
         const refusal = `Error from server (Forbidden): deployments.apps "producer-atdome" is forbidden: User "${user}" `
             + `cannot delete resource "deployments" in API group "apps" in the namespace "kafka-producers"`;
-        // The step keeps the first 200 characters of kubectl's last line.
+        // The step's message carries the API server's whole refusal (kubectl's last line).
         assert.equal(message, `the cleanup script did not clean up (\`${command}\` exited 1: Proceeding with tts resource deletion.) and neither did the fall back:\n`
-            + `  \`${op.kubectl} --context tts delete deployment -n kafka-producers --all --ignore-not-found\` exited 1: ${refusal.slice(0, 200)}…\n`
+            + `  \`${op.kubectl} --context tts delete deployment -n kafka-producers --all --ignore-not-found\` exited 1: ${refusal}\n`
             + "  still there: deployment.apps/producer-atdome in kafka-producers");
         // The whole refusal, as the API server gives it to the same user.
         const again = spawnSync(realKubectl(), ["--context", "tts", "delete", "deployment", "-n", "kafka-producers", "--all"],

@@ -56,8 +56,11 @@ export function sh(command: string, opts: ExecOptions = {}): Promise<ExecResult>
     return exec(["/bin/bash", "-c", command], opts);
 }
 
-/** The last non-empty line of a text, shortened, for messages. */
-export function lastLine(text: string, max = 200): string {
+/**
+ * The last non-empty line of a text, shortened, for messages. Long enough for the API server's
+ * refusals (an RBAC one names user, verb, resource, group and namespace in about 230 characters).
+ */
+export function lastLine(text: string, max = 500): string {
     const lines = text.split("\n").map(l => l.trim()).filter(Boolean);
     const line = lines.length ? lines[lines.length - 1] : "";
     return line.length > max ? `${line.slice(0, max)}…` : line;

@@ -48,17 +48,30 @@ if [ "${UPGRADE_INMANTA_LINES_READY:-}" != 1 ]; then
     bash "$root/scripts/inmanta/install.sh"
     export UPGRADE_INMANTA_LINES_READY=1
 fi
-if [ -n "${kube_build_pid:-}" ]; then
-    wait "$kube_build_pid" || { cat "$kube_build_log" >&2; echo "setup: the Kubernetes build failed (its log above)" >&2; exit 1; }
-    trap - EXIT
-    cat "$kube_build_log" >&2
-    UPGRADE_KUBE_BIN=$(tail -n 1 "$kube_build_log.out")
-    rm -f "$kube_build_log" "$kube_build_log.out"
-    export UPGRADE_KUBE_BIN
-fi
 echo "== engine" >&2
 # shellcheck source=engine/env.sh
 source "$root/scripts/engine/env.sh"
 command -v pulumi >/dev/null 2>&1 || { echo "setup: no Pulumi engine (see the build log above)" >&2; exit 1; }
-bash "$root/scripts/kubernetes/register.sh" "$UPGRADE_KUBE_BIN"
+
+# Waits for the Kubernetes build (a no-op once done) and registers its provider with the engine.
+kubernetes_ready() {
+    if [ -n "${kube_build_pid:-}" ]; then
+        wait "$kube_build_pid" || { cat "$kube_build_log" >&2; echo "setup: the Kubernetes build failed (its log above)" >&2; return 1; }
+        trap - EXIT
+        cat "$kube_build_log" >&2
+        UPGRADE_KUBE_BIN=$(tail -n 1 "$kube_build_log.out")
+        rm -f "$kube_build_log" "$kube_build_log.out"
+        export UPGRADE_KUBE_BIN
+        kube_build_pid=
+    fi
+    unset UPGRADE_KUBE_PENDING
+    bash "$root/scripts/kubernetes/register.sh" "$UPGRADE_KUBE_BIN"
+}
+# The whole test run (scripts/test.sh) starts the tests that need no cluster while a cold build goes on.
+if [ "${UPGRADE_KUBE_LATER:-}" = 1 ] && [ -n "${kube_build_pid:-}" ] && kill -0 "$kube_build_pid" 2>/dev/null; then
+    echo "== Kubernetes build still running: the tests that need it run once it is done" >&2
+    export UPGRADE_KUBE_PENDING=1
+else
+    kubernetes_ready
+fi
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-upgrade-lab}"

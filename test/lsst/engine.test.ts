@@ -19,7 +19,7 @@ import { StepRecord } from "../../components/core";
 import { ARGOCD_WAVES } from "../../components/config/lsst";
 import { buildUnderMocks } from "../support/mocks";
 import { load } from "../support/configs";
-import { commandOps, commandsDone, commandsFailed, diagnostics, EngineRun, EngineStack, TempProject, urnName } from "../support/engine";
+import { commandOps, commandsDone, commandsFailed, diagnostics, EngineRun, EngineStack, SecretConfig, TempProject, urnName } from "../support/engine";
 import { KubeLab, LSST_POD_LOGS, startKubeLab } from "../support/kube-lab";
 import { DockerLab, isRunning, startDocker } from "../support/docker-lab";
 import { exists, runCli, waitFor, waitingSignal } from "../gates/support";
@@ -57,9 +57,8 @@ function assertWavesInOrder(order: string[]): void {
 
 /** The steps of a config as the program builds them (Pulumi's mocks), the webhook in plain text there. */
 async function plannedSteps(config: Record<string, unknown>): Promise<StepRecord[]> {
-    const webhook = (config.lsstSlackWebhook as { value?: string; secure?: string } | string);
-    const plain = typeof webhook === "string" ? webhook : (webhook as { value: string }).value;
-    return (await buildUnderMocks(load({ ...config, lsstSlackWebhook: plain }, ["lsstSlackWebhook"]))).steps;
+    const webhook = (config.lsstSlackWebhook as SecretConfig).value;
+    return (await buildUnderMocks(load({ ...config, lsstSlackWebhook: webhook }, ["lsstSlackWebhook"]))).steps;
 }
 
 /** The Application patches the provider created, in the order their creation finished. */

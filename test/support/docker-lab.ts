@@ -66,7 +66,6 @@ export function onHost(lab: Pick<DockerLab, "env">, host: string, args: string[]
     });
 }
 
-/** A container's state by `docker inspect -f {{.State.Running}}`: false when it is stopped or gone. */
 /**
  * Every container removed (the image stays), and with `volumes` every volume too, so that a test starts
  * from an empty engine: no old heartbeat file in a volume counts as a federation.
@@ -79,6 +78,7 @@ export async function emptyEngine(lab: Pick<DockerLab, "docker">, o: { volumes: 
     if (volumes.length) await lab.docker(["volume", "rm", "-f", ...volumes]);
 }
 
+/** A container's state by `docker inspect -f {{.State.Running}}`: false when it is stopped or gone. */
 export async function isRunning(lab: Pick<DockerLab, "docker">, container: string): Promise<boolean> {
     try {
         return (await lab.docker(["inspect", "-f", "{{.State.Running}}", container])).trim() === "true";

@@ -24,8 +24,8 @@ if [ -z "${UPGRADE_KUBE_BIN:-}" ]; then
     kube_build_log=$(mktemp)
     setsid bash "$root/scripts/kubernetes/build.sh" >"$kube_build_log.out" 2>"$kube_build_log" &
     kube_build_pid=$!
-    # A set-up that fails before it waits for the build stops the build too.
-    trap 'kill -- "-$kube_build_pid" 2>/dev/null || true' EXIT
+    # A set-up that fails before the build is done stops the build too.
+    trap 'if [ -n "${kube_build_pid:-}" ]; then kill -- "-$kube_build_pid" 2>/dev/null || true; fi' EXIT
 fi
 # Programs the steps and the tests run: ansible-playbook, rsync, puppet (OpenStack steps) and kubectl
 # (LSST's Argo CD patches, checked locally). Debian's packages; each a no-op once present.
@@ -56,8 +56,7 @@ command -v pulumi >/dev/null 2>&1 || { echo "setup: no Pulumi engine (see the bu
 # Waits for the Kubernetes build (a no-op once done) and registers its provider with the engine.
 kubernetes_ready() {
     if [ -n "${kube_build_pid:-}" ]; then
-        wait "$kube_build_pid" || { cat "$kube_build_log" >&2; echo "setup: the Kubernetes build failed (its log above)" >&2; return 1; }
-        trap - EXIT
+        wait "$kube_build_pid" || { kube_build_pid=; cat "$kube_build_log" >&2; echo "setup: the Kubernetes build failed (its log above)" >&2; return 1; }
         cat "$kube_build_log" >&2
         UPGRADE_KUBE_BIN=$(tail -n 1 "$kube_build_log.out")
         rm -f "$kube_build_log" "$kube_build_log.out"
@@ -66,6 +65,16 @@ kubernetes_ready() {
     fi
     unset UPGRADE_KUBE_PENDING
     bash "$root/scripts/kubernetes/register.sh" "$UPGRADE_KUBE_BIN"
+}
+# The control plane's folder as soon as the build has it (the provider may still be building; its first line).
+kubernetes_control_plane_ready() {
+    if [ -n "${kube_build_pid:-}" ]; then
+        while ! grep -q . "$kube_build_log.out" 2>/dev/null && kill -0 "$kube_build_pid" 2>/dev/null; do sleep 5; done
+        # A build that ended without it failed: kubernetes_ready says so.
+        grep -q . "$kube_build_log.out" 2>/dev/null || { kubernetes_ready; return; }
+        UPGRADE_KUBE_BIN=$(head -n 1 "$kube_build_log.out")
+        export UPGRADE_KUBE_BIN
+    fi
 }
 # The whole test run (scripts/test.sh) starts the tests that need no cluster while a cold build goes on.
 if [ "${UPGRADE_KUBE_LATER:-}" = 1 ] && [ -n "${kube_build_pid:-}" ] && kill -0 "$kube_build_pid" 2>/dev/null; then

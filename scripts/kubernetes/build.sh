@@ -3,6 +3,9 @@
 #
 #   scripts/kubernetes/build.sh   -> last stdout line: the bin folder
 #
+# A build that has to make the provider also prints the folder as soon as the control plane is in it (first
+# line), so that what needs only the control plane can start while the provider builds.
+#
 # bin/ holds etcd (v3.6.5), kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes v1.35.4,
 # lab/kubernetes/), kwok (v0.8.0, nodes and pods without a kubelet) and pulumi-resource-kubernetes (provider v4
 # at the pseudo-version of tag v4.25.0: the proxy refuses the tags). Into
@@ -67,6 +70,7 @@ if [ ! -x "$BIN/kwok" ]; then
   GOBIN="$WORK/out" go install -trimpath -ldflags '-s -w' "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2 || fail "build kwok"
   install_bin kwok --help
 fi
+[ -x "$BIN/pulumi-resource-kubernetes" ] || echo "$BIN"
 if [ ! -x "$BIN/pulumi-resource-kubernetes" ]; then
   # The module as published points its SDK at ../sdk (a replace that only works in upstream's repository) and
   # embeds a schema its own generate step writes: a writable copy, the SDK at the same tag, then the generate.

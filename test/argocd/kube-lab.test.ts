@@ -1,3 +1,4 @@
+// test-needs: kubernetes-control-plane
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";

@@ -1,3 +1,4 @@
+// test-needs: kubernetes-control-plane
 /**
  * `kubectl logs` against the lab's kwok pods. The API server proxies a log request to the node's kubelet
  * endpoint (kubernetes pkg/kubelet/client/kubelet_client.go GetConnectionInfo: the preferred address and

@@ -1,3 +1,4 @@
+// test-needs: kubernetes-provider
 /**
  * The policy pack on the real engine: `pulumi preview --policy-pack policy` on a temporary copy of the
  * program (file backend, its own PULUMI_HOME with the engine's plugins linked in). Preview runs no

@@ -1,3 +1,4 @@
+// test-needs: kubernetes-provider
 /**
  * Argo CD syncs and the cachemachine restart as resources of the real Pulumi Kubernetes provider (v4.25.0,
  * built by scripts/kubernetes/build.sh), on the real engine, against a real control plane (test/support/kube-lab.ts)

@@ -1,3 +1,4 @@
+// test-needs: kubernetes-control-plane
 /**
  * The API server's check of the LSST patches during `pulumi preview` (components/kubernetes/server-dry-run.ts),
  * run as the engine runs it (node bin/step-shell.js) against a real control plane (test/support/kube-lab.ts)

@@ -1,3 +1,4 @@
+// test-needs: kubernetes-control-plane
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";

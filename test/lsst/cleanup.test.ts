@@ -1,3 +1,4 @@
+// test-needs: kubernetes-control-plane
 /**
  * The `k8s-cleanup` step kind on a real control plane (test/support/kube-lab.ts: kwok plays the node, so the
  * Jobs, Deployments and DaemonSets have running pods) with the real kubectl: the lab's `cleanup_all -d`

@@ -1,3 +1,4 @@
+// test-needs: kubernetes-provider
 /**
  * The LSST procedure on the real Pulumi engine. The example stack previews with no cluster to reach
  * (nothing runs; the site's dry run says why nothing was validated), and `pulumi up` runs the whole

@@ -1,3 +1,4 @@
+// test-needs: kubernetes-provider
 /**
  * The pull-request comment rendered from a real `pulumi preview --diff --policy-pack policy` of each
  * example stack (file backend, temporary copy of the program), as the workflow renders it: the ordered

@@ -301,7 +301,7 @@ export const lsstSchema = z.strictObject({
         /** LOVE on Kubernetes, after kafka-producers; left out where LOVE runs on bare metal (`--no-sync=love`). */
         love: z.array(appSchema).default(ARGOCD_WAVES.love),
         obssys: z.array(appSchema).min(1).default(ARGOCD_WAVES.obssys),
-        /** The rest, side by side (sync_apps.py's ASYNC_APPS and SINGLE_APPS). */
+        /** The rest (sync_apps.py's ASYNC_APPS and SINGLE_APPS): one after the other, then the children of the apps of apps side by side. */
         rest: z.array(appSchema).default(ARGOCD_WAVES.rest),
     }).default({
         namespace: "argocd", instanceLabel: "argocd.argoproj.io/instance", timeoutSeconds: 1800, prune: false, ...ARGOCD_WAVES,

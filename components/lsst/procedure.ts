@@ -280,13 +280,16 @@ function deployment(flow: Flow, c: LsstConfig, site: string, webhook: pulumi.Inp
     flow.add("deploy-notify-principals", steps.notify(c, "Inform the system principals that the minimal system is up",
         `[${site}] The minimal system is up (main OSPL daemon, Kubernetes OSPL daemons, kafka-producers, LOVE, obssys): ` +
         "system principals may now start their daemons and CSCs.", webhook));
-    // 6.7 The rest of the applications, side by side.
+    // 6.7 The rest of the applications as sync_apps.py syncs them: ASYNC_APPS and SINGLE_APPS one after the
+    // other, then the children of the apps of apps side by side.
     if (c.argocd.rest.length) {
         go("deploy-go-rest", "Type go in sync_apps.py to proceed with syncing the rest of the apps",
             "the obssys containers are pulling and running in the Argo CD UI", c.argocd.obssys.map(a => `Argo CD UI: ${a.app}`));
     }
     wave++;
-    flow.fork(c.argocd.rest.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, a, wave, cluster)]));
+    flow.chains([c.argocd.rest.map(a => [`deploy-argocd-${a.app}`, steps.argocdSync(c, { ...a, children: false }, wave, cluster)])]);
+    flow.fork(c.argocd.rest.filter(a => a.children)
+        .map(a => [`deploy-argocd-${a.app}-children`, steps.argocdSyncChildren(c, a, wave)]));
     // 6.8 The bare-metal deployments: each machine's OSPL daemon first, then the services.
     const [services, daemons] = byRole(c.bareMetal.services);
     flow.chains(daemons.map(s => serviceAction(c, `deploy-baremetal-${s.service}-${systemSlug(s.host)}`, s, "start",

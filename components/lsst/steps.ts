@@ -193,6 +193,27 @@ export function argocdSync(c: LsstConfig, a: AppRef, wave: number, cluster: Site
 }
 
 /**
+ * Sync the child applications of an app of apps that an earlier step synced (no patch of its own: the
+ * children are known only once their parent is synced), side by side, as sync_apps.py's last wave does.
+ */
+export function argocdSyncChildren(c: LsstConfig, a: AppRef, wave: number): StepDef {
+    const until = a.waitFor === "synced" ? "their syncs succeeded (their CSC Jobs keep running)" : "Synced and Healthy";
+    return runner("argocd-sync", `Sync the child applications of ${a.app} (wave ${wave}) and wait until ${until}`, {
+        app: a.app,
+        wave,
+        children: true,
+        parentSynced: true,
+        waitFor: a.waitFor,
+        namespace: c.argocd.namespace,
+        instanceLabel: c.argocd.instanceLabel,
+        kubectl: c.kubectl,
+        timeoutSeconds: c.argocd.timeoutSeconds,
+        prune: c.argocd.prune,
+        ...(c.argocd.revision ? { revision: c.argocd.revision } : {}),
+    });
+}
+
+/**
  * Restart a Deployment's pods so that the new ones pull the images: `kubectl rollout restart` as a
  * Kubernetes patch, which the provider awaits until the new pods are ready.
  */

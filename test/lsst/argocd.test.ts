@@ -287,6 +287,32 @@ describe("Argo CD sync steps on the lab cluster with the lab's Argo CD controlle
             `test42 is an app of apps, but no application in argocd is labelled ${INSTANCE_LABEL}=test42`);
     });
 
+    // lsst-ts/argocd-csc bin/sync_apps.py (fe02407): the last wave's apps are synced one `argocd app sync` after the
+    // other, then the children of each app of apps at once (`argocd app sync -l argocd.argoproj.io/instance=<app>`).
+    it("the last wave: a step syncs only the children of an app an earlier step synced, and leaves the parent's operation alone", async () => {
+        const parent = await providerSync("auxtel", "r2", "synced");
+        const first = await runLsstStep("argocd-sync", params("auxtel", { wave: 4, ...parent }), {}, "deploy-argocd-auxtel").result;
+        assert.deepEqual(first.synced, ["auxtel"]);
+        const children = ["atdome", "atmcs", "atpneumatics"];
+        const before = Object.fromEntries(await Promise.all(children.map(async c => [c, (await getApp(c)).status?.history?.length ?? 0] as const)));
+        const parentBefore = (await getApp("auxtel")).status!;
+        const s = runLsstStep("argocd-sync", params("auxtel", { wave: 4, children: true, parentSynced: true }), {}, "deploy-argocd-auxtel-children");
+        const r = await s.result;
+        assert.deepEqual(r.synced, children);
+        assert.ok(s.logs.includes("[deploy-argocd-auxtel-children] wave 4: the child applications of auxtel"), s.logs.join("\n"));
+        for (const c of children) {
+            const st = (await getApp(c)).status!;
+            assert.equal(st.history.length, before[c] + 1, `${c}: one new operation`);
+            assert.match(st.operationState.operation.info[0].value, /^test\/deploy-argocd-auxtel-children /, c);
+        }
+        const parentAfter = (await getApp("auxtel")).status!;
+        assert.equal(runOf({ status: parentAfter } as App), parent.run, "the parent's last operation is still the earlier step's");
+        assert.equal(parentAfter.history.length, parentBefore.history.length);
+        // Nothing to sync is a configuration mistake.
+        assert.equal(await failureOf(runLsstStep("argocd-sync", params("test42", { parentSynced: true })).result),
+            "test42: parentSynced leaves nothing to sync unless children is true");
+    });
+
     it("the cachemachine restart: the verdict on the Deployment the provider's rollout await ended on", async () => {
         await providerSync("cachemachine", "r1", "healthy");
         // kubectl rollout restart's patch (the step's resource), awaited as the provider does: rolled out.

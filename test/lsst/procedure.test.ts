@@ -62,6 +62,8 @@ const TTS_ORDER = [
     "deploy-love-daemon-love01", "deploy-love-daemon-love01-up", "deploy-love-love01", "deploy-love-love01-up",
     "deploy-go-obssys", "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals", "deploy-go-rest",
     "deploy-argocd-auxtel", "deploy-argocd-calsys", "deploy-argocd-dmocps", "deploy-argocd-eas", "deploy-argocd-maintel", "deploy-argocd-test42",
+    "deploy-argocd-auxtel-children", "deploy-argocd-calsys-children", "deploy-argocd-dmocps-children", "deploy-argocd-eas-children",
+    "deploy-argocd-maintel-children",
     "deploy-baremetal-atmcs-tel-hw1", "deploy-baremetal-atmcs-tel-hw1-up", "deploy-baremetal-m1m3-tel-hw2", "deploy-baremetal-m1m3-tel-hw2-up",
     // 7. - 9.
     "monitor-summary-states", "monitor-report", "enable-watcher", "enable-scriptqueue-1", "monitor-nublado-open",
@@ -84,7 +86,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             "deploy-main-daemon-ready", "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config", "deploy-argocd-ospl-daemon",
             "deploy-daemons-ready", "deploy-go-producers", "deploy-argocd-kafka-producers", "deploy-producers-running", "deploy-love-daemon-love01",
             "deploy-love-daemon-love01-up", "deploy-love-love01", "deploy-love-love01-up", "deploy-go-obssys", "deploy-argocd-obssys", "deploy-obssys-running", "deploy-notify-principals", "deploy-go-rest",
-            "deploy-argocd-eas",
+            "deploy-argocd-eas", "deploy-argocd-maintel", "deploy-argocd-test42", "deploy-argocd-eas-children",
             "deploy-baremetal-m1m3-tel-hw2", "monitor-summary-states", "monitor-report", "enable-scriptqueue-1", "monitor-nublado-open",
         ]);
         assertParallel(run, ["shutdown-daemons-dm-host", "shutdown-daemons-camera-host"]);
@@ -97,9 +99,11 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             "k8s-cleanup", "k8s-pod-restart", "notify", "operator-gate", "probe", "probe-gate"]);
     });
 
-    // The lists and order of lsst-ts/argocd-csc bin/sync_apps.py and bin/helpers.py (APPS one after the other;
-    // ASYNC_APPS auxtel, calsys, dmocps, eas, maintel with their children, and SINGLE_APPS test42): no ocps.
-    it("Argo CD: the exact wave order of sync_apps.py at both sites; the first wave one application after the other, the last side by side", async () => {
+    // The lists and order of lsst-ts/argocd-csc bin/sync_apps.py and bin/helpers.py (fe02407): APPS one after
+    // the other; then `for app in async_apps_to_sync + hp.SINGLE_APPS` (auxtel, calsys, dmocps, eas, maintel,
+    // test42) one `argocd app sync` after the other, and last the children of the ASYNC_APPS together
+    // (`asyncio.gather` of `argocd app sync -l argocd.argoproj.io/instance=<app>`): no ocps.
+    it("Argo CD: the exact wave order of sync_apps.py at both sites; the last wave's apps one after the other, then their children side by side", async () => {
         for (const site of ["summit", "tts"] as const) {
             const run = await build(lsstRaw(site));
             const syncs = run.steps.filter(s => s.kind === "argocd-sync").map(s => [s.params.app, s.params.wave, s.params.children]);
@@ -107,14 +111,21 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             assert.deepEqual(syncs, [
                 ["cachemachine", 0, false], ["csc-cluster-config", 1, false], ["ospl-config", 1, false], ["ospl-daemon", 1, false],
                 ["kafka-producers", 2, false], ["obssys", 3, true],
-                ["auxtel", 4, true], ["calsys", 4, true], ["dmocps", 4, true], ["eas", 4, true], ["maintel", 4, true], ["test42", 4, false],
+                ["auxtel", 4, false], ["calsys", 4, false], ["dmocps", 4, false], ["eas", 4, false], ["maintel", 4, false], ["test42", 4, false],
+                ["auxtel", 4, true], ["calsys", 4, true], ["dmocps", 4, true], ["eas", 4, true], ["maintel", 4, true],
             ], site);
-            assertOrder(run, ["deploy-argocd-cachemachine", "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config",
-                "deploy-argocd-ospl-daemon", "deploy-argocd-kafka-producers", "deploy-argocd-obssys", "deploy-argocd-auxtel"]);
             const rest = ["deploy-argocd-auxtel", "deploy-argocd-calsys", "deploy-argocd-dmocps", "deploy-argocd-eas", "deploy-argocd-maintel", "deploy-argocd-test42"];
-            assertParallel(run, rest);
-            for (const r of rest) assert.deepEqual(step(run, r).dependsOn, ["deploy-go-rest"]);
-            assert.deepEqual(step(run, "deploy-baremetal-atmcs-tel-hw1").dependsOn, rest);
+            assertOrder(run, ["deploy-argocd-cachemachine", "deploy-argocd-csc-cluster-config", "deploy-argocd-ospl-config",
+                "deploy-argocd-ospl-daemon", "deploy-argocd-kafka-producers", "deploy-argocd-obssys", ...rest]);
+            // One after the other: each waits for the one before it, the first for the operator's go.
+            assert.deepEqual(rest.map(r => step(run, r).dependsOn), [["deploy-go-rest"], ...rest.slice(0, -1).map(r => [r])]);
+            // Then the children of the apps of apps (not test42's: it has none), side by side after the last app.
+            const children = ["auxtel", "calsys", "dmocps", "eas", "maintel"].map(a => `deploy-argocd-${a}-children`);
+            assertParallel(run, children);
+            for (const c of children) assert.deepEqual(step(run, c).dependsOn, ["deploy-argocd-test42"]);
+            for (const c of children) assert.equal(step(run, c).params.parentSynced, true);
+            assert.ok(rest.every(r => step(run, r).params.parentSynced === undefined));
+            assert.deepEqual(step(run, "deploy-baremetal-atmcs-tel-hw1").dependsOn, children);
             // Every sync runs through the step runner, with the site's kubectl.
             for (const s of run.steps.filter(x => x.kind === "argocd-sync")) {
                 assert.equal(s.params.kubectl, "kubectl --context test");
@@ -126,6 +137,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
 
     // sync_apps.py `main`: it waits for `go` after ospl-daemon, kafka-producers, love and obssys; the seed
     // sends the notice to the system principals at the obssys pause, before the go for the rest.
+    const RESTS_CHILDREN = ["auxtel", "calsys", "dmocps", "eas", "maintel"].map(a => `sync deploy-argocd-${a}-children`);
     const deployGates = (run: MockRun) => run.steps.filter(s => s.id.startsWith("deploy-") && ["probe-gate", "operator-gate", "argocd-sync", "notify"].includes(s.kind)
         && !s.id.endsWith("-up")).map(s => `${s.kind === "argocd-sync" ? "sync" : s.kind === "notify" ? "notify" : s.kind === "probe-gate" ? "check" : "go"} ${s.id}`);
     it("the operator's pauses of sync_apps.py: a check, then the operator's go, after ospl-daemon, kafka-producers and obssys (LOVE on bare metal)", async () => {
@@ -140,7 +152,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
                 "go deploy-go-obssys",
                 "sync deploy-argocd-obssys", "check deploy-obssys-running", "notify deploy-notify-principals", "go deploy-go-rest",
                 "sync deploy-argocd-auxtel", "sync deploy-argocd-calsys", "sync deploy-argocd-dmocps", "sync deploy-argocd-eas",
-                "sync deploy-argocd-maintel", "sync deploy-argocd-test42",
+                "sync deploy-argocd-maintel", "sync deploy-argocd-test42", ...RESTS_CHILDREN,
             ], site);
             assert.deepEqual(step(run, "deploy-go-producers").dependsOn, ["deploy-daemons-ready"]);
             assert.deepEqual(step(run, "deploy-go-obssys").dependsOn, ["deploy-love-love01-up"]);
@@ -162,7 +174,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             "sync deploy-argocd-love", "check deploy-love-running", "go deploy-go-obssys",
             "sync deploy-argocd-obssys", "check deploy-obssys-running", "notify deploy-notify-principals", "go deploy-go-rest",
             "sync deploy-argocd-auxtel", "sync deploy-argocd-calsys", "sync deploy-argocd-dmocps", "sync deploy-argocd-eas",
-            "sync deploy-argocd-maintel", "sync deploy-argocd-test42",
+            "sync deploy-argocd-maintel", "sync deploy-argocd-test42", ...RESTS_CHILDREN,
         ]);
         const syncs = run.steps.filter(s => s.kind === "argocd-sync").map(s => [s.params.app, s.params.wave, s.params.children]);
         assert.deepEqual(syncs.slice(4, 7), [["kafka-producers", 2, false], ["love", 3, true], ["obssys", 4, true]]);
@@ -183,7 +195,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
             ["deploy-go-producers", "deploy-argocd-kafka-producers"],
             ["deploy-argocd-kafka-producers", "deploy-producers-running"], ["deploy-producers-running", "deploy-love-daemon-love01"],
             ["deploy-love-love01-up", "deploy-go-obssys"], ["deploy-go-obssys", "deploy-argocd-obssys"], ["deploy-argocd-obssys", "deploy-obssys-running"],
-            ["deploy-obssys-running", "deploy-notify-principals"], ["deploy-notify-principals", "deploy-go-rest"], ["deploy-go-rest", "deploy-argocd-maintel"],
+            ["deploy-obssys-running", "deploy-notify-principals"], ["deploy-notify-principals", "deploy-go-rest"], ["deploy-go-rest", "deploy-argocd-auxtel"], ["deploy-argocd-test42", "deploy-argocd-maintel-children"],
         ];
         for (const [before, after] of direct) assert.deepEqual(step(run, after).dependsOn, [before], `${after} must wait for ${before}`);
         for (const g of ["deploy-main-daemon-ready", "deploy-daemons-ready", "deploy-producers-running", "deploy-obssys-running"]) {
@@ -380,7 +392,10 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         // Each named after its step and this run (a new run key is a new patch, a new sync).
         const patches = of("kubernetes:argoproj.io/v1alpha1:ApplicationPatch");
         assert.ok(patches.every(n => /-[0-9a-f]{8}$/.test(n)), patches.join(", "));
-        assert.deepEqual(patches.map(n => n.slice(0, -9)).sort(), run.steps.filter(s => s.kind === "argocd-sync").map(s => s.id).sort());
+        // (The steps that sync the children of an app synced before them have no patch: the children are known only then.)
+        const patched = run.steps.filter(s => s.kind === "argocd-sync" && !s.params.parentSynced);
+        assert.equal(patched.length, 12);
+        assert.deepEqual(patches.map(n => n.slice(0, -9)).sort(), patched.map(s => s.id).sort());
         assert.deepEqual(of("kubernetes:apps/v1:DeploymentPatch"), ["deploy-nublado-restart"]);
         // The provider does not preview a Patch resource: one read-only invoke has the API server check them all
         // (components/kubernetes/server-dry-run.ts), through the step-shell launcher.
@@ -389,7 +404,7 @@ describe("LSST site upgrade: the procedure graph (Pulumi mocks)", function () {
         assert.deepEqual(run.invokeInputs[0].interpreter, SHELL_INTERPRETER);
         const checked = [...line.matchAll(/ get (\S+) (\S+) -n (\S+) -o name/g)].map(m => `${m[1]} ${m[3]}/${m[2]}`);
         assert.deepEqual(checked.sort(), [
-            ...run.steps.filter(s => s.kind === "argocd-sync").map(s => `applications.argoproj.io argocd/${s.params.app}`),
+            ...patched.map(s => `applications.argoproj.io argocd/${s.params.app}`),
             ...run.steps.filter(s => s.kind === "k8s-pod-restart").map(s => `deployments.apps ${s.params.namespace}/${s.params.deployment}`),
         ].sort());
         assert.equal(line.match(/apply --server-side --dry-run=server --force-conflicts/g)?.length, checked.length);

@@ -12,7 +12,7 @@ import { AddressInfo } from "net";
 import * as path from "path";
 import { stringify } from "yaml";
 import { ARGOCD_WAVES } from "../../components/config/lsst";
-import { writeSiteApps } from "../../lab/lsst/cluster/site-apps";
+import { LAB_CHILDREN, writeSiteApps } from "../../lab/lsst/cluster/site-apps";
 import { secret } from "../support/engine";
 import { KubeLab } from "../support/kube-lab";
 import { DockerLab, isRunning, ON_HOST, onHost } from "../support/docker-lab";
@@ -192,6 +192,16 @@ export async function assertUpgraded(s: SiteLab, p: PreparedSite, kube: KubeLab,
     for (const [name, a] of apps) {
         assert.equal(a.status?.operationState?.phase, "Succeeded", name);
         assert.match(JSON.stringify(a.status?.operationState?.operation?.info ?? []), /cycle-0034/, `${name} was synced by this run`);
+    }
+    // The last wave's apps of apps: their children synced by the step after the last app (sync_apps.py's gather).
+    for (const parent of REST.filter(a => a.children)) {
+        for (const child of LAB_CHILDREN[parent.app]) {
+            const a = await p.getApp(child);
+            assert.equal(a.status?.operationState?.phase, "Succeeded", child);
+            assert.match(String(a.status?.operationState?.operation?.info?.[0]?.value), new RegExp(`/deploy-argocd-${parent.app}-children `),
+                `${child} was synced by the step for ${parent.app}'s children`);
+            apps.set(child, a);
+        }
     }
     // A CSC collector's Jobs keep running: Synced while Progressing (gitops-engine pkg/health/health_job.go); the Deployments are Healthy.
     for (const csc of ["test42", "atdome", "watcher"]) {

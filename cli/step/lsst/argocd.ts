@@ -64,7 +64,8 @@ export async function syncApplication(k: Kubectl, name: string, o: SyncOptions):
 /**
  * `argocd-sync`: sync an application and wait for Synced and Healthy; for an app of apps, then each
  * child application (labelled `<instanceLabel>=<app>`) the same way, side by side: Argo CD does not
- * wait for the children's health itself.
+ * wait for the children's health itself. With `parentSynced`, an earlier step synced the app: only its
+ * children are synced (sync_apps.py syncs the last wave's apps one by one, then all their children).
  */
 export async function argocdSync(ctx: StepContext): Promise<Record<string, unknown>> {
     const app = param(ctx, "app", isString, "an application name");
@@ -72,6 +73,8 @@ export async function argocdSync(ctx: StepContext): Promise<Record<string, unkno
     const namespace = param(ctx, "namespace", isString, "a namespace");
     const timeoutSeconds = param(ctx, "timeoutSeconds", isNumber, "a number of seconds");
     const children = ctx.params.children === undefined ? false : param(ctx, "children", isBoolean, "true or false");
+    const parentSynced = ctx.params.parentSynced === undefined ? false : param(ctx, "parentSynced", isBoolean, "true or false");
+    if (parentSynced && !children) throw new StepFailure(`${app}: parentSynced leaves nothing to sync unless children is true`);
     const instanceLabel = typeof ctx.params.instanceLabel === "string" ? ctx.params.instanceLabel : "argocd.argoproj.io/instance";
     const k = new Kubectl(param(ctx, "kubectl", isString, "a kubectl command line"), ctx.env);
     const o: SyncOptions = {
@@ -83,9 +86,11 @@ export async function argocdSync(ctx: StepContext): Promise<Record<string, unkno
         deadline: Date.now() + timeoutSeconds * 1000,
         log: ctx.log,
     };
-    ctx.log(`wave ${wave}: ${app}${children ? " and its child applications" : ""}`);
+    ctx.log(`wave ${wave}: ${parentSynced ? `the child applications of ${app}` : `${app}${children ? " and its child applications" : ""}`}`);
     let parent: AppState;
-    if (ctx.params.observed !== undefined) {
+    if (parentSynced) {
+        parent = await getApp(k, app, namespace);
+    } else if (ctx.params.observed !== undefined) {
         // The sync was the step's Kubernetes patch, awaited by the provider: judge where its await ended.
         const run = param(ctx, "run", isString, "the run id of the sync");
         const v = syncVerdict(app, ctx.params.observed, run, o.needsHealthy);
@@ -95,7 +100,7 @@ export async function argocdSync(ctx: StepContext): Promise<Record<string, unkno
     } else {
         parent = await syncApplication(k, app, o);
     }
-    const synced = [app];
+    const synced = parentSynced ? [] : [app];
     if (children) {
         const items = await k.list(APPLICATION, namespace, `${instanceLabel}=${app}`);
         const names = items.map(i => String(i.metadata?.name)).filter(n => n !== app).sort();

@@ -8,6 +8,7 @@ import * as path from "node:path";
 
 import {
     CompileFailedError,
+    DRYRUN_REPORT_POLL_MAX,
     InmantaClient,
     InmantaError,
     InvalidSettingValueError,
@@ -683,6 +684,36 @@ describe("InmantaClient: waits end with the work", function () {
         const { client, fake } = await setup({ dryrun: { durationMs: duration } });
         await client.dryrun(1);
         assert.ok(fake.completions.dryrun! <= Date.now(), "returned before the dry run ended");
+    });
+
+    // The report carries the list's summary (inmanta-core src/inmanta/data/model.py `DryRunReport`: `summary: DryRun`
+    // with `todo`, and `diff`), but the server diffs every resource of it on each request (server/services/
+    // dryrunservice.py `dryrun_diff`): a small dry run is polled by its report, a large one by the list.
+    it("a small dry run is polled by its report: the answer that says it is done holds the diff, and nothing is asked after it", async () => {
+        const { client, fake } = await setup({ dryrun: { durationMs: 600, changes: [{ resourceId: FILE, status: "modified", attributes: { content: { from: "a", to: "b" } } }] } });
+        fake.clearRequests();
+        const report = await client.dryrun(1);
+        assert.deepEqual(report.changes.map(c => [c.resourceId, c.status]), [[FILE, "modified"]]);
+        const calls = fake.callSequence().map(c => c.replace(/\/[0-9a-f-]{36}$/, "/<id>"));
+        // One list read learns its size; then only its report, polled until done.
+        assert.deepEqual(calls.slice(0, 2), ["POST /api/v2/dryrun/1", "GET /api/v2/dryrun/1"]);
+        assert.ok(calls.length >= 4, calls.join(", "));
+        assert.deepEqual(new Set(calls.slice(2)), new Set(["GET /api/v2/dryrun/1/<id>"]), calls.join(", "));
+    });
+
+    it("a dry run of more resources than DRYRUN_REPORT_POLL_MAX is polled by the list, and its report read once at the end", async () => {
+        const { client, fake } = await setup({ compile: { durationMs: 10 }, dryrun: { durationMs: 600 } });
+        await client.setSetting("auto_deploy", false);
+        fake.compileBehavior.resources = Array.from({ length: DRYRUN_REPORT_POLL_MAX + 1 }, (_, i) =>
+            ({ id: `std::File[agent1,path=/etc/app/f${i}]`, attributes: { content: "x", mode: 644, purged: false } }));
+        const { version } = await client.compile({ update: false });
+        fake.clearRequests();
+        const report = await client.dryrun(version!);
+        assert.equal(report.summary.total, DRYRUN_REPORT_POLL_MAX + 1);
+        const calls = fake.callSequence().map(c => c.replace(/\/[0-9a-f-]{36}$/, "/<id>"));
+        const lists = calls.filter(c => c === `GET /api/v2/dryrun/${version}`).length;
+        assert.ok(lists >= 2, calls.join(", "));
+        assert.deepEqual(calls, [`POST /api/v2/dryrun/${version}`, ...Array(lists).fill(`GET /api/v2/dryrun/${version}`), `GET /api/v2/dryrun/${version}/<id>`]);
     });
 
     it("a deploy wait returns after the deploy ended", async () => {

@@ -130,6 +130,14 @@ interface VersionDto {
     resources: VersionResourceDto[];
 }
 
+/** A dry run of at most this many resources is polled by its report (see `dryrun`). */
+export const DRYRUN_REPORT_POLL_MAX = 500;
+
+interface DryrunReportDto {
+    summary?: DryrunDto;
+    diff?: ResourceDiffDto[];
+}
+
 interface DryrunDto {
     id: string;
     model?: number;
@@ -510,26 +518,45 @@ export class InmantaClient {
 
     // ------------------------------------------------------------------ dry run
 
-    /** Start a dry run of `version`, wait for it (todo == 0) and return the changes it found. */
+    /**
+     * Start a dry run of `version`, wait for it (todo == 0) and return the changes it found. The report
+     * (GET /api/v2/dryrun/<v>/<id>) carries the same summary as the list (inmanta-core data/model.py
+     * `DryRunReport`: `summary: DryRun`, with `todo`), so a dry run of at most DRYRUN_REPORT_POLL_MAX
+     * resources is polled by its report: the answer that says it is done holds the diff, and no request
+     * follows the end. The server diffs every resource on each report request (server/services/
+     * dryrunservice.py `dryrun_diff`), so a larger one is polled by the light list and its report read once.
+     */
     async dryrun(version: number, opts: WaitOptions = {}): Promise<DryrunReport> {
         const res = await this.send("POST", `/api/v2/dryrun/${version}`, { body: {} });
         const id = String(unwrapData(res.body));
         this.log(`dry run ${id} of version ${version} started`);
+        const reportPath = `/api/v2/dryrun/${version}/${encodeURIComponent(id)}`;
+        const readReport = async () => unwrapData((await this.send("GET", reportPath)).body) as DryrunReportDto | undefined;
 
+        let total: number | undefined;
+        let report: DryrunReportDto | undefined;
         await pollUntil<true>(
             async () => {
+                if (total !== undefined && total <= DRYRUN_REPORT_POLL_MAX) {
+                    const r = await readReport();
+                    if (r?.summary && (r.summary.todo ?? 0) === 0) {
+                        report = r;
+                        return { done: true };
+                    }
+                    return { state: `${r?.summary?.todo ?? "?"} of ${r?.summary?.total ?? total} resources to go` };
+                }
                 const list = await this.send("GET", `/api/v2/dryrun/${version}`);
                 const runs = unwrapData(list.body);
                 const run = Array.isArray(runs) ? (runs as DryrunDto[]).find((r) => String(r.id) === id) : undefined;
                 if (!run) return { state: "dry run not listed yet" };
+                total = run.total;
                 if ((run.todo ?? 0) === 0) return { done: true };
                 return { state: `${run.todo} of ${run.total ?? "?"} resources to go` };
             },
             this.pollOptions(`dry run ${id} of version ${version}`, opts),
         );
 
-        const reportRes = await this.send("GET", `/api/v2/dryrun/${version}/${encodeURIComponent(id)}`);
-        const report = unwrapData(reportRes.body) as { summary?: DryrunDto; diff?: ResourceDiffDto[] } | undefined;
+        report ??= await readReport();
         const diff = report?.diff ?? [];
         const byStatus: Record<string, number> = {};
         const changes: DryrunChange[] = [];

@@ -1,7 +1,7 @@
 /**
  * Inmanta orchestrator REST client (inmanta-core 14.x and 15+/20.x).
  */
-export { InmantaClient, FAILED_RESOURCE_STATES, stripVersion } from "./client";
+export { InmantaClient, DRYRUN_REPORT_POLL_MAX, FAILED_RESOURCE_STATES, stripVersion } from "./client";
 export type { ServerVersion } from "./client";
 export { SCHEDULER_FAILED_STATES, schedulerProgress, summarizeRows } from "./deploy-state";
 export {

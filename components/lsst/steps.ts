@@ -157,6 +157,22 @@ export function configUpdate(c: LsstConfig, title: string, command: string, para
     return shell("config-update", title, siteCommand(c, command, params.host ? { host: String(params.host) } : {}), params);
 }
 
+/** What the step runner of an `argocd-sync` step reads: the app, and how the site syncs and waits. */
+function syncParams(c: LsstConfig, a: AppRef, wave: number): Record<string, unknown> {
+    return {
+        app: a.app,
+        wave,
+        children: a.children,
+        waitFor: a.waitFor,
+        namespace: c.argocd.namespace,
+        instanceLabel: c.argocd.instanceLabel,
+        kubectl: c.kubectl,
+        timeoutSeconds: c.argocd.timeoutSeconds,
+        prune: c.argocd.prune,
+        ...(c.argocd.revision ? { revision: c.argocd.revision } : {}),
+    };
+}
+
 /**
  * Sync one Argo CD application: the step's Kubernetes patch sets the sync operation and the provider
  * awaits its end (components/kubernetes/argocd-sync.ts); the step runner then judges where the await
@@ -170,18 +186,7 @@ export function argocdSync(c: LsstConfig, a: AppRef, wave: number, cluster: Site
     return {
         kind: "argocd-sync",
         title: `Sync ${a.app}${children} (wave ${wave}) and wait until ${until}`,
-        params: {
-            app: a.app,
-            wave,
-            children: a.children,
-            waitFor: a.waitFor,
-            namespace: c.argocd.namespace,
-            instanceLabel: c.argocd.instanceLabel,
-            kubectl: c.kubectl,
-            timeoutSeconds: c.argocd.timeoutSeconds,
-            prune: c.argocd.prune,
-            ...(c.argocd.revision ? { revision: c.argocd.revision } : {}),
-        },
+        params: syncParams(c, a, wave),
         resource: argoSyncResource({
             app: a.app, namespace: c.argocd.namespace, run, initiatedBy: "upgrade-as-code",
             reason: `${cluster.stack} ${cluster.runKey} ${a.app}`, needs: a.waitFor,
@@ -198,19 +203,8 @@ export function argocdSync(c: LsstConfig, a: AppRef, wave: number, cluster: Site
  */
 export function argocdSyncChildren(c: LsstConfig, a: AppRef, wave: number): StepDef {
     const until = a.waitFor === "synced" ? "their syncs succeeded (their CSC Jobs keep running)" : "Synced and Healthy";
-    return runner("argocd-sync", `Sync the child applications of ${a.app} (wave ${wave}) and wait until ${until}`, {
-        app: a.app,
-        wave,
-        children: true,
-        parentSynced: true,
-        waitFor: a.waitFor,
-        namespace: c.argocd.namespace,
-        instanceLabel: c.argocd.instanceLabel,
-        kubectl: c.kubectl,
-        timeoutSeconds: c.argocd.timeoutSeconds,
-        prune: c.argocd.prune,
-        ...(c.argocd.revision ? { revision: c.argocd.revision } : {}),
-    });
+    return runner("argocd-sync", `Sync the child applications of ${a.app} (wave ${wave}) and wait until ${until}`,
+        { ...syncParams(c, { ...a, children: true }, wave), parentSynced: true });
 }
 
 /**
